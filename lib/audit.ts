@@ -1,0 +1,107 @@
+/**
+ * The audit tables admins query: `decisions` (one row per eventId, with the exact reply sent) and
+ * `rejections` (requests refused before a decision: never the secret or the body).
+ */
+
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { Reply } from "./okta_response.ts";
+
+/** One `decisions` row. */
+export interface DecisionRecord {
+  readonly eventId: string;
+  readonly receivedAt: string;
+  readonly jobId: string | null;
+  readonly appId: string | null;
+  readonly externalId: string | null;
+  readonly owner: string;
+  readonly action: string | null;
+  readonly originalLogin: string | null;
+  readonly finalLogin: string | null;
+  readonly outcome: "unchanged" | "resolved" | "unresolved" | "skipped";
+  readonly strategy: string | null;
+  readonly reused: boolean;
+  readonly reason: string | null;
+  readonly reply: Reply;
+  readonly durationMs: number;
+}
+
+/** One `rejections` row. */
+export interface RejectionRecord {
+  readonly receivedAt: string;
+  readonly status: number;
+  readonly reason: string;
+  readonly remoteAddr: string | null;
+  readonly method: string;
+  readonly path: string;
+  readonly eventId: string | null;
+}
+
+/** A stored decision, as a replay needs it. */
+export interface StoredDecision {
+  readonly outcome: DecisionRecord["outcome"];
+  readonly reply: Reply;
+}
+
+/** Writes and reads the audit tables. */
+export class AuditLog {
+  readonly #find: StatementSync;
+  readonly #insertDecision: StatementSync;
+  readonly #insertRejection: StatementSync;
+
+  /** Prepares the statements on an open, migrated database. */
+  constructor(db: DatabaseSync) {
+    this.#find = db.prepare(
+      "SELECT outcome, status, response FROM decisions WHERE event_id = ?",
+    );
+    this.#insertDecision = db.prepare(`INSERT INTO decisions
+      (event_id, received_at, job_id, app_id, external_id, owner, action, original_login,
+       final_login, outcome, strategy, reused, reason, status, response, duration_ms)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.#insertRejection = db.prepare(`INSERT INTO rejections
+      (received_at, status, reason, remote_addr, method, path, event_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  }
+
+  /** The decision already made for `eventId`, if any. */
+  findDecision(eventId: string): StoredDecision | undefined {
+    const row = this.#find.get(eventId) as
+      | { outcome: StoredDecision["outcome"]; status: number; response: string | null }
+      | undefined;
+    return row && { outcome: row.outcome, reply: { status: row.status, body: row.response } };
+  }
+
+  /** Adds a decision row; throws if `eventId` already has one. */
+  recordDecision(d: DecisionRecord): void {
+    this.#insertDecision.run(
+      d.eventId,
+      d.receivedAt,
+      d.jobId,
+      d.appId,
+      d.externalId,
+      d.owner,
+      d.action,
+      d.originalLogin,
+      d.finalLogin,
+      d.outcome,
+      d.strategy,
+      d.reused ? 1 : 0,
+      d.reason,
+      d.reply.status,
+      d.reply.body,
+      Math.round(d.durationMs * 1000) / 1000,
+    );
+  }
+
+  /** Adds a rejection row. */
+  recordRejection(r: RejectionRecord): void {
+    this.#insertRejection.run(
+      r.receivedAt,
+      r.status,
+      r.reason,
+      r.remoteAddr,
+      r.method,
+      r.path,
+      r.eventId,
+    );
+  }
+}

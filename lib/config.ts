@@ -1,0 +1,166 @@
+/**
+ * Service configuration: read once from environment variables at start, validated, then passed
+ * down. Nothing else in the service reads the environment.
+ */
+
+/** Resolution strategies, in the order they may be tried. */
+export const STRATEGY_NAMES = ["middle_name", "middle_initial", "numeric_suffix"] as const;
+/** One way of building a new login for a user whose login is taken. */
+export type StrategyName = typeof STRATEGY_NAMES[number];
+
+/** The environment variables the service reads; all optional. */
+export const CONFIG_VARIABLES = [
+  "PORT",
+  "HOSTNAME",
+  "HOOK_AUTH_SECRET",
+  "HOOK_AUTH_HEADER",
+  "TLS_CERT_FILE",
+  "TLS_KEY_FILE",
+  "DB_PATH",
+  "OWNER_ATTRIBUTE",
+  "MIDDLE_NAME_ATTRIBUTE",
+  "RESOLUTION_STRATEGIES",
+  "GROUP_COMMIT_MAX",
+  "GROUP_COMMIT_WINDOW_MS",
+] as const;
+
+/** Raw values as read from the environment. */
+export type RawEnv = Partial<Record<typeof CONFIG_VARIABLES[number], string>>;
+
+/** The resolved, validated configuration. */
+export interface Config {
+  /** TCP port to listen on. */
+  readonly port: number;
+  /** Interface to bind. */
+  readonly hostname: string;
+  /** Accepted values of the auth header; `null` means "use the generated development secret". */
+  readonly authSecrets: readonly string[] | null;
+  /** Name of the header Okta sends the secret in. */
+  readonly authHeader: string;
+  /** PEM certificate and key files; `null` means "use the generated development certificate". */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
+  /** SQLite database file. */
+  readonly dbPath: string;
+  /** App user profile attribute holding the user's unique id in the source app. */
+  readonly ownerAttribute: string;
+  /** App user profile attribute holding the middle name. */
+  readonly middleNameAttribute: string;
+  /** Strategies tried, in order, when a login is taken. */
+  readonly strategies: readonly StrategyName[];
+  /** Most requests decided and committed together in one transaction. */
+  readonly groupCommitMax: number;
+  /** How long the first request of a group waits for others, in milliseconds. */
+  readonly groupCommitWindowMs: number;
+}
+
+/** Default location of runtime files. */
+export const DATA_DIR = "data";
+
+/** Smallest accepted secret length: a short shared secret can be guessed. */
+export const MIN_SECRET_LENGTH = 16;
+
+/** A setting that cannot be used; the message names the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
+
+/** Parses and validates the service's environment variables; throws {@link ConfigError}. */
+export function parseConfig(env: RawEnv): Config {
+  const certFile = optional(env, "TLS_CERT_FILE");
+  const keyFile = optional(env, "TLS_KEY_FILE");
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    const missing = certFile === undefined ? "TLS_CERT_FILE" : "TLS_KEY_FILE";
+    const given = certFile === undefined ? "TLS_KEY_FILE" : "TLS_CERT_FILE";
+    throw new ConfigError(`Cannot read ${missing}: it must be set when ${given} is set`);
+  }
+  return {
+    port: integer(env, "PORT", 8443, 1, 65535),
+    hostname: optional(env, "HOSTNAME") ?? "0.0.0.0",
+    authSecrets: secrets(env),
+    authHeader: matching(env, "HOOK_AUTH_HEADER", "Authorization", HEADER_NAME, "a header name"),
+    tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : null,
+    dbPath: optional(env, "DB_PATH") ?? `${DATA_DIR}/import-hook.db`,
+    ownerAttribute: matching(env, "OWNER_ATTRIBUTE", "externalId", ATTRIBUTE_NAME, "an attribute"),
+    middleNameAttribute: matching(
+      env,
+      "MIDDLE_NAME_ATTRIBUTE",
+      "middleName",
+      ATTRIBUTE_NAME,
+      "an attribute",
+    ),
+    strategies: strategies(env),
+    groupCommitMax: integer(env, "GROUP_COMMIT_MAX", 256, 1, 10_000),
+    groupCommitWindowMs: integer(env, "GROUP_COMMIT_WINDOW_MS", 0, 0, 100),
+  };
+}
+
+function optional(env: RawEnv, name: keyof RawEnv): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function integer(env: RawEnv, name: keyof RawEnv, fallback: number, min: number, max: number) {
+  const text = optional(env, name);
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw new ConfigError(`Cannot read ${name}: "${text}" is not a number`);
+  const value = Number(text);
+  if (value < min || value > max) {
+    throw new ConfigError(`Cannot read ${name}: "${text}" is not between ${min} and ${max}`);
+  }
+  return value;
+}
+
+function matching(
+  env: RawEnv,
+  name: keyof RawEnv,
+  fallback: string,
+  pattern: RegExp,
+  what: string,
+): string {
+  const text = optional(env, name) ?? fallback;
+  if (!pattern.test(text)) throw new ConfigError(`Cannot read ${name}: "${text}" is not ${what}`);
+  return text;
+}
+
+function secrets(env: RawEnv): string[] | null {
+  const text = optional(env, "HOOK_AUTH_SECRET");
+  if (text === undefined) return null;
+  // Several comma-separated values are accepted at once so a secret can be rotated: add the new
+  // one, update Okta, then remove the old one.
+  const values = text.split(",").map((value) => value.trim()).filter((value) => value !== "");
+  values.forEach((value, i) => {
+    if (value.length < MIN_SECRET_LENGTH) {
+      throw new ConfigError(
+        `Cannot read HOOK_AUTH_SECRET: value ${
+          i + 1
+        } is shorter than ${MIN_SECRET_LENGTH} characters`,
+      );
+    }
+    if ([...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
+      throw new ConfigError(
+        `Cannot read HOOK_AUTH_SECRET: value ${i + 1} holds a control character`,
+      );
+    }
+  });
+  return values;
+}
+
+function strategies(env: RawEnv): StrategyName[] {
+  const text = optional(env, "RESOLUTION_STRATEGIES");
+  if (text === undefined) return [...STRATEGY_NAMES];
+  const names = text.split(",").map((name) => name.trim()).filter((name) => name !== "");
+  for (const name of names) {
+    if (!(STRATEGY_NAMES as readonly string[]).includes(name)) {
+      throw new ConfigError(
+        `Cannot read RESOLUTION_STRATEGIES: "${name}" is not one of ${STRATEGY_NAMES.join(", ")}`,
+      );
+    }
+  }
+  if (new Set(names).size !== names.length) {
+    throw new ConfigError(`Cannot read RESOLUTION_STRATEGIES: "${text}" names a strategy twice`);
+  }
+  return names as StrategyName[];
+}

@@ -1,0 +1,113 @@
+/**
+ * Opens the SQLite file the service shares with admins and with other processes, and brings its
+ * schema up to date. The version lives in `PRAGMA user_version`.
+ */
+
+import { DatabaseSync } from "node:sqlite";
+
+/** Each entry moves the schema one version up; never edit a released entry, append a new one. */
+const MIGRATIONS: readonly string[] = [
+  // 1: login index, suffix counters, audit.
+  `
+  CREATE TABLE logins (
+    login_key     TEXT PRIMARY KEY,  -- the login folded: lower-case, no diacritics
+    login         TEXT NOT NULL,     -- the login as assigned or seen
+    owner         TEXT,              -- who holds it: an app user, an Okta user, or NULL (seeded)
+    requested_key TEXT,              -- the folded login the owner asked for
+    strategy      TEXT NOT NULL,     -- how it was chosen: unchanged, middle_name, seed, ...
+    source        TEXT NOT NULL,     -- hook, seed, okta_conflict, link
+    event_id      TEXT,              -- the decision that reserved it
+    created_at    TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX logins_by_owner ON logins (owner, requested_key) WHERE owner IS NOT NULL;
+
+  CREATE TABLE suffix_counters (
+    base_key    TEXT PRIMARY KEY,    -- folded login the numbers are appended to
+    next_suffix INTEGER NOT NULL     -- lowest number that may still be free
+  ) WITHOUT ROWID;
+
+  CREATE TABLE decisions (
+    event_id       TEXT PRIMARY KEY,
+    received_at    TEXT NOT NULL,
+    job_id         TEXT,
+    app_id         TEXT,
+    external_id    TEXT,
+    owner          TEXT NOT NULL,
+    action         TEXT,
+    original_login TEXT COLLATE NOCASE,
+    final_login    TEXT COLLATE NOCASE,
+    outcome        TEXT NOT NULL
+                   CHECK (outcome IN ('unchanged', 'resolved', 'unresolved', 'skipped')),
+    strategy       TEXT,
+    reused         INTEGER NOT NULL DEFAULT 0,
+    reason         TEXT,
+    status         INTEGER NOT NULL,
+    response       TEXT,
+    duration_ms    REAL NOT NULL
+  );
+  CREATE INDEX decisions_by_job ON decisions (job_id, received_at);
+  CREATE INDEX decisions_by_original_login ON decisions (original_login);
+  CREATE INDEX decisions_by_final_login ON decisions (final_login);
+  CREATE INDEX decisions_by_time ON decisions (received_at);
+
+  CREATE TABLE rejections (
+    id          INTEGER PRIMARY KEY,
+    received_at TEXT NOT NULL,
+    status      INTEGER NOT NULL,
+    reason      TEXT NOT NULL,
+    remote_addr TEXT,
+    method      TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    event_id    TEXT
+  );
+  CREATE INDEX rejections_by_time ON rejections (received_at);
+  `,
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Options for {@link openDatabase}. */
+export interface OpenOptions {
+  /** How long to wait for another process's write lock before failing, in milliseconds. */
+  readonly busyTimeoutMs?: number;
+}
+
+/**
+ * Opens (creating if needed) the database at `path` in WAL mode with `synchronous=FULL`, so a
+ * committed decision survives power loss, and migrates it to {@link SCHEMA_VERSION}.
+ */
+export function openDatabase(path: string, options: OpenOptions = {}): DatabaseSync {
+  const db = new DatabaseSync(path);
+  try {
+    db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = FULL");
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Applies pending migrations inside one write transaction, safe when processes race. */
+function migrate(db: DatabaseSync): void {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
+    if (row.user_version > SCHEMA_VERSION) {
+      throw new RangeError(
+        `Cannot use the database: its schema version ${row.user_version} is newer than this service's ${SCHEMA_VERSION}`,
+      );
+    }
+    for (let version = row.user_version; version < SCHEMA_VERSION; version++) {
+      db.exec(MIGRATIONS[version]!);
+    }
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    db.exec("COMMIT");
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The login index: every login known to be taken (seeded from Okta, flagged by Okta, or handed
+ * out by this service) and who holds it. Callers run these in a write transaction, which makes a
+ * check followed by a reservation atomic across requests and processes.
+ */
+
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { loginKey } from "./fold_name.ts";
+import {
+  type LoginParts,
+  MAX_LOCAL_PART_LENGTH,
+  MAX_LOGIN_LENGTH,
+  withSuffix,
+} from "./candidates.ts";
+
+/** One row of the index. */
+export interface LoginEntry {
+  readonly loginKey: string;
+  readonly login: string;
+  readonly owner: string | null;
+  readonly requestedKey: string | null;
+  readonly strategy: string;
+  readonly source: string;
+}
+
+/** A login to record as taken. */
+export interface Reservation {
+  readonly login: string;
+  readonly owner: string | null;
+  readonly requestedKey: string | null;
+  readonly strategy: string;
+  readonly source: string;
+  readonly eventId: string | null;
+  readonly at: string;
+}
+
+/** Numeric suffixes start here: the second `john.smith` becomes `john.smith2`. */
+export const FIRST_SUFFIX = 2;
+
+/** SQL over the `logins` and `suffix_counters` tables. */
+export class LoginIndex {
+  readonly #get: StatementSync;
+  readonly #forOwner: StatementSync;
+  readonly #insert: StatementSync;
+  readonly #insertIfAbsent: StatementSync;
+  readonly #disown: StatementSync;
+  readonly #counter: StatementSync;
+  readonly #setCounter: StatementSync;
+  readonly #numbered: StatementSync;
+
+  /** Prepares the statements on an open, migrated database. */
+  constructor(db: DatabaseSync) {
+    const columns =
+      "login_key AS loginKey, login, owner, requested_key AS requestedKey, strategy, source";
+    this.#get = db.prepare(`SELECT ${columns} FROM logins WHERE login_key = ?`);
+    this.#forOwner = db.prepare(
+      `SELECT ${columns} FROM logins WHERE owner = ? AND requested_key = ? LIMIT 1`,
+    );
+    const insert = `INTO logins
+      (login_key, login, owner, requested_key, strategy, source, event_id, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+    this.#insert = db.prepare(`INSERT ${insert}`);
+    this.#insertIfAbsent = db.prepare(`INSERT OR IGNORE ${insert}`);
+    this.#disown = db.prepare(
+      "UPDATE logins SET owner = NULL, requested_key = NULL, source = ? WHERE login_key = ?",
+    );
+    this.#counter = db.prepare("SELECT next_suffix AS n FROM suffix_counters WHERE base_key = ?");
+    this.#setCounter = db.prepare(
+      "INSERT OR REPLACE INTO suffix_counters (base_key, next_suffix) VALUES (?, ?)",
+    );
+    // Keys from "<local>0" up to "<local>:" are those whose local part continues with a digit.
+    this.#numbered = db.prepare(
+      "SELECT login_key AS k FROM logins WHERE login_key >= ? AND login_key < ?",
+    );
+  }
+
+  /** The entry holding `login` (compared as Okta does), if any. */
+  find(login: string): LoginEntry | undefined {
+    return this.#get.get(loginKey(login)) as LoginEntry | undefined;
+  }
+
+  /** The login `owner` was given before when it asked for `requested`, if any. */
+  findForOwner(owner: string, requested: string): LoginEntry | undefined {
+    return this.#forOwner.get(owner, loginKey(requested)) as LoginEntry | undefined;
+  }
+
+  /** Records `r.login` as taken; throws if it already is (the primary key is the last guard). */
+  reserve(r: Reservation): void {
+    this.#insert.run(...params(r));
+  }
+
+  /** Records `r.login` as taken unless it already is; returns whether a row was added. */
+  reserveIfFree(r: Reservation): boolean {
+    return Number(this.#insertIfAbsent.run(...params(r)).changes) === 1;
+  }
+
+  /** Keeps `login` taken but no longer by its owner (Okta reported someone else holds it). */
+  disown(login: string, source: string): void {
+    this.#disown.run(source, loginKey(login));
+  }
+
+  /**
+   * A free `<local><n>@<domain>` with n >= 2, or `null` when that login would be too
+   * long. A counter per base remembers where the last search ended, so the 10,000th
+   * `john.smith` costs a lookup or two, like the 2nd.
+   */
+  freeSuffixedLogin(parts: LoginParts): string | null {
+    const baseKey = loginKey(`${parts.local}@${parts.domain}`);
+    const stored = this.#counter.get(baseKey) as { n: number } | undefined;
+    let n = stored?.n ?? this.#firstUnusedSuffix(parts);
+    for (;;) {
+      const login = withSuffix(parts, n);
+      if (
+        login.length > MAX_LOGIN_LENGTH ||
+        parts.local.length + String(n).length > MAX_LOCAL_PART_LENGTH
+      ) {
+        return null;
+      }
+      if (this.find(login) === undefined) {
+        // Advanced before the caller reserves: both happen in one transaction or not at all.
+        this.#setCounter.run(baseKey, n + 1);
+        return login;
+      }
+      n++;
+    }
+  }
+
+  /** One pass over the numbered variants already in the index, when no counter exists yet. */
+  #firstUnusedSuffix(parts: LoginParts): number {
+    const localKey = loginKey(parts.local);
+    const domainKey = loginKey(parts.domain);
+    let highest = FIRST_SUFFIX - 1;
+    for (const row of this.#numbered.iterate(`${localKey}0`, `${localKey}:`)) {
+      const rest = (row as { k: string }).k.slice(localKey.length);
+      const match = /^(\d+)@(.*)$/.exec(rest);
+      if (match && match[2] === domainKey) highest = Math.max(highest, Number(match[1]));
+    }
+    return highest + 1;
+  }
+}
+
+function params(r: Reservation) {
+  return [
+    loginKey(r.login),
+    r.login,
+    r.owner,
+    r.requestedKey,
+    r.strategy,
+    r.source,
+    r.eventId,
+    r.at,
+  ] as const;
+}

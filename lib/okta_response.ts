@@ -1,0 +1,86 @@
+/**
+ * Okta-shaped reply bodies: commands for a changed login, nothing for no change, and the
+ * `error` object for a conflict that cannot be resolved or a request that cannot be used.
+ */
+
+import type { Resolution } from "./resolve_login.ts";
+
+/** Okta's `errorCauses` entry. */
+export interface ErrorCause {
+  readonly errorSummary: string;
+  readonly reason: string;
+  readonly locationType: "body" | "header" | "url" | "query";
+  readonly location: string;
+  readonly domain: string;
+}
+
+/** A reply before it becomes a `Response`: what the audit stores and a replay sends again. */
+export interface Reply {
+  readonly status: number;
+  /** JSON text, or `null` for an empty body. */
+  readonly body: string | null;
+}
+
+/** Okta's `errorCauses[].domain` for problems this service finds. */
+export const ERROR_DOMAIN = "import-hook";
+
+/** The command type that changes the Okta user profile Okta is about to create. */
+export const PROFILE_UPDATE = "com.okta.user.profile.update";
+
+/** The reply to Okta for a resolution. */
+export function resolutionReply(resolution: Resolution): Reply {
+  switch (resolution.outcome) {
+    case "skipped":
+    case "unchanged":
+      return { status: 204, body: null };
+    case "resolved":
+      return {
+        status: 200,
+        body: JSON.stringify({
+          commands: [{ type: PROFILE_UPDATE, value: { login: resolution.login } }],
+          debugContext: { outcome: "resolved", strategy: resolution.strategy },
+        }),
+      };
+    case "unresolved":
+      return {
+        status: 200,
+        body: JSON.stringify({
+          error: {
+            errorSummary: `Could not derive a unique login for "${resolution.original}": ${
+              lowerFirst(resolution.reason)
+            } and no candidate is free`,
+            errorCauses: resolution.problems.map((problem) =>
+              cause(problem.summary, problem.reason, "data.user.profile.login")
+            ),
+          },
+          debugContext: { outcome: "unresolved" },
+        }),
+      };
+  }
+}
+
+/** An Okta error body with the given summary and causes. */
+export function errorReply(status: number, summary: string, causes: ErrorCause[] = []): Reply {
+  const error = causes.length === 0
+    ? { errorSummary: summary }
+    : { errorSummary: summary, errorCauses: causes };
+  return { status, body: JSON.stringify({ error }) };
+}
+
+/** One `errorCauses` entry located in the request body. */
+export function cause(summary: string, reason: string, location: string): ErrorCause {
+  return { errorSummary: summary, reason, locationType: "body", location, domain: ERROR_DOMAIN };
+}
+
+/** Turns a reply into an HTTP response. */
+export function toResponse(reply: Reply, headers: Record<string, string> = {}): Response {
+  if (reply.body === null) return new Response(null, { status: reply.status, headers });
+  return new Response(reply.body, {
+    status: reply.status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
