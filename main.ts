@@ -1,23 +1,38 @@
 // deno-lint-ignore-file no-console -- a command-line entry point talks to its terminal
 /**
  * Entry point: `serve` (the default) runs the import hook service; `seed FILE.csv` loads existing
- * Okta logins into the login index. Only wiring lives here.
+ * Okta logins into the login index; `sync` loads them from Okta's Users API; `register` creates
+ * the inline hook in Okta. Only wiring lives here.
  */
 
 import { CONFIG_VARIABLES, ConfigError, DATA_DIR, parseConfig, type RawEnv } from "./lib/config.ts";
 import { createLogger } from "./lib/log.ts";
 import { startService } from "./lib/service.ts";
 import { runSeed } from "./lib/seed_command.ts";
+import { runSync, SYNC_VARIABLES } from "./lib/sync_command.ts";
+import { REGISTER_VARIABLES, runRegister } from "./lib/register_command.ts";
+import { PREVIEW_VARIABLES, runPreview } from "./lib/preview_command.ts";
+import { runAudit } from "./lib/audit_command.ts";
 
-/** Runs the command named by `args[0]`; resolves to the process exit code. */
+/** Subcommands: each reads only the environment variables it names. */
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  serve: () => serve(),
+  seed: (args) => runSeed(args, readEnv(["DB_PATH"])),
+  sync: (args) => runSync(args, readEnv(SYNC_VARIABLES)),
+  register: (args) => runRegister(args, readEnv(REGISTER_VARIABLES)),
+  preview: (args) => runPreview(args, readEnv(PREVIEW_VARIABLES)),
+  audit: (args) => runAudit(args, readEnv(["DB_PATH"])),
+};
+
+/** Runs the command named by `args[0]` (default `serve`); resolves to the process exit code. */
 export async function main(args: string[]): Promise<number> {
   const [command = "serve", ...rest] = args;
-  if (command === "seed") return await runSeed(rest, readEnv(["DB_PATH"]));
-  if (command !== "serve") {
-    console.error(`Unknown command "${command}": use serve or seed`);
+  const run = COMMANDS[command];
+  if (run === undefined) {
+    console.error(`Unknown command "${command}": use one of ${Object.keys(COMMANDS).join(", ")}`);
     return 2;
   }
-  return await serve();
+  return await run(rest);
 }
 
 async function serve(): Promise<number> {
@@ -53,8 +68,8 @@ async function serve(): Promise<number> {
 }
 
 /** Our variables, read by name (reading all of the environment needs wider permissions). */
-function readEnv(names: readonly (keyof RawEnv)[]): RawEnv {
-  const env: RawEnv = {};
+function readEnv<K extends string>(names: readonly K[]): Partial<Record<K, string>> {
+  const env: Partial<Record<K, string>> = {};
   for (const name of names) {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;

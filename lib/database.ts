@@ -62,6 +62,45 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX rejections_by_time ON rejections (received_at);
   `,
+  // 2: what the Okta sync knows of a login: the Okta user holding it and when a sync last saw it.
+  `
+  ALTER TABLE logins ADD COLUMN okta_user_id TEXT;
+  ALTER TABLE logins ADD COLUMN seen_at TEXT;
+  CREATE INDEX logins_by_source ON logins (source, seen_at);
+  `,
+  // 3: views for admins who query the audit with sqlite3 (no tables change).
+  `
+  CREATE VIEW job_summary AS
+  SELECT job_id,
+         group_concat(DISTINCT app_id)                               AS app_ids,
+         min(received_at)                                            AS first_at,
+         max(received_at)                                            AS last_at,
+         count(*)                                                    AS decisions,
+         count(*) FILTER (WHERE outcome = 'unchanged')               AS unchanged,
+         count(*) FILTER (WHERE outcome = 'resolved')                AS resolved,
+         count(*) FILTER (WHERE outcome = 'unresolved')              AS unresolved,
+         count(*) FILTER (WHERE outcome = 'skipped')                 AS skipped,
+         count(*) FILTER (WHERE strategy = 'middle_name')            AS middle_name,
+         count(*) FILTER (WHERE strategy = 'middle_initial')         AS middle_initial,
+         count(*) FILTER (WHERE strategy = 'numeric_suffix')         AS numeric_suffix,
+         count(*) FILTER (WHERE reused = 1)                          AS reused,
+         round(avg(duration_ms), 3)                                  AS avg_ms,
+         max(duration_ms)                                            AS max_ms
+  FROM decisions
+  GROUP BY job_id;
+
+  CREATE VIEW login_changes AS
+  SELECT received_at, job_id, app_id, external_id, original_login, final_login, outcome,
+         strategy, reused, reason, event_id
+  FROM decisions
+  WHERE outcome IN ('resolved', 'unresolved');
+
+  CREATE VIEW rejections_by_day AS
+  SELECT substr(received_at, 1, 10) AS day, status, count(*) AS rejections,
+         min(received_at) AS first_at, max(received_at) AS last_at, max(reason) AS example_reason
+  FROM rejections
+  GROUP BY day, status;
+  `,
 ];
 
 /** The schema version this code writes. */

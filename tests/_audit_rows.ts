@@ -1,0 +1,89 @@
+/**
+ * Audit rows with fixed times for the audit tests: two import jobs, one refused request, and the
+ * login reservations those decisions made.
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import { AuditLog, type DecisionRecord } from "../lib/audit.ts";
+import { LoginIndex } from "../lib/login_index.ts";
+
+type Row = Pick<
+  DecisionRecord,
+  "eventId" | "receivedAt" | "jobId" | "originalLogin" | "finalLogin" | "outcome" | "strategy"
+>;
+
+/** The decisions {@link addAuditRows} writes. */
+export const AUDIT_ROWS: readonly Row[] = [
+  {
+    eventId: "evt-old",
+    receivedAt: "2025-11-01T01:00:00.000Z",
+    jobId: "ijOld",
+    originalLogin: "ann.lee@ridgeline.example",
+    finalLogin: "ann.lee@ridgeline.example",
+    outcome: "unchanged",
+    strategy: null,
+  },
+  {
+    eventId: "evt-1",
+    receivedAt: "2026-03-02T01:00:00.000Z",
+    jobId: "ijNight",
+    originalLogin: "george.smith@ridgeline.example",
+    finalLogin: "george.smith@ridgeline.example",
+    outcome: "unchanged",
+    strategy: null,
+  },
+  {
+    eventId: "evt-2",
+    receivedAt: "2026-03-02T01:00:01.250Z",
+    jobId: "ijNight",
+    originalLogin: "george.smith@ridgeline.example",
+    finalLogin: "george.alexander.smith@ridgeline.example",
+    outcome: "resolved",
+    strategy: "middle_name",
+  },
+  {
+    eventId: "evt-3",
+    receivedAt: "2026-03-02T01:00:02.000Z",
+    jobId: "ijNight",
+    originalLogin: "kim.ro@ridgeline.example",
+    finalLogin: null,
+    outcome: "unresolved",
+    strategy: null,
+  },
+];
+
+/** Writes {@link AUDIT_ROWS}, a 401 rejection and a reserved login into a migrated database. */
+export function addAuditRows(db: DatabaseSync): void {
+  const audit = new AuditLog(db);
+  for (const [i, row] of AUDIT_ROWS.entries()) {
+    audit.recordDecision({
+      ...row,
+      appId: "0oaCsvApp",
+      externalId: `RL-${i}`,
+      owner: JSON.stringify(["0oaCsvApp", "externalId", `RL-${i}`]),
+      action: "CREATE_USER",
+      reused: false,
+      reason: row.outcome === "resolved" ? "Okta reported the login taken" : null,
+      reply: { status: row.outcome === "resolved" ? 200 : 204, body: null },
+      durationMs: 1.5,
+    });
+  }
+  audit.recordRejection({
+    receivedAt: "2025-11-01T00:59:00.000Z",
+    status: 401,
+    reason: "Missing Authorization header",
+    remoteAddr: "192.0.2.1",
+    method: "POST",
+    path: "/hooks/import",
+    eventId: null,
+  });
+  new LoginIndex(db).reserve({
+    login: "ann.lee@ridgeline.example",
+    owner: JSON.stringify(["0oaCsvApp", "externalId", "RL-0"]),
+    requestedKey: "ann.lee@ridgeline.example",
+    strategy: "unchanged",
+    source: "hook",
+    eventId: "evt-old",
+    at: "2025-11-01T01:00:00.000Z",
+  });
+}

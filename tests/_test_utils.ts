@@ -1,0 +1,162 @@
+/**
+ * Test helpers: a real service over HTTPS on loopback with a real SQLite file in a temporary
+ * directory under data/, Okta-shaped request builders, and assertions on Okta-shaped replies.
+ */
+
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { type Config, parseConfig, type RawEnv } from "../lib/config.ts";
+import { silentLogger } from "../lib/log.ts";
+import { type RunningService, startService } from "../lib/service.ts";
+
+/** The secret test servers accept. */
+export const TEST_SECRET = "test-secret-0123456789abcdef";
+
+/** Makes a temporary directory under data/ (the only place tests may write). */
+export async function makeTempDir(prefix = "test-"): Promise<string> {
+  await Deno.mkdir("data/tmp", { recursive: true });
+  return await Deno.makeTempDir({ dir: "data/tmp", prefix });
+}
+
+/** A running test service and a client that trusts its certificate. */
+export interface TestServer {
+  readonly url: string;
+  readonly dir: string;
+  readonly dbPath: string;
+  readonly config: Config;
+  readonly service: RunningService;
+  /** POSTs `body` to the hook with the test secret unless `headers` says otherwise. */
+  post(body: unknown, headers?: Record<string, string>): Promise<Response>;
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** A separate read connection to the database, closed with the server. */
+  db(): DatabaseSync;
+  close(): Promise<void>;
+}
+
+/** Options for {@link startTestServer}. */
+export interface TestServerOptions {
+  readonly env?: RawEnv;
+  readonly dir?: string;
+  readonly busyTimeoutMs?: number;
+}
+
+/** Starts the real service on 127.0.0.1 with a port the OS picks and a fresh database. */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dir = options.dir ?? await makeTempDir();
+  const config = parseConfig({
+    PORT: "1",
+    HOSTNAME: "127.0.0.1",
+    HOOK_AUTH_SECRET: TEST_SECRET,
+    DB_PATH: `${dir}/hook.db`,
+    ...options.env,
+  });
+  const service = await startService({ ...config, port: 0 }, {
+    dataDir: dir,
+    log: silentLogger,
+    ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+  });
+  const client = Deno.createHttpClient({ caCerts: [service.certificate] });
+  const url = `https://localhost:${service.addr.port}`;
+  const connections: DatabaseSync[] = [];
+  const server: TestServer = {
+    url,
+    dir,
+    dbPath: config.dbPath,
+    config,
+    service,
+    fetch: (path, init = {}) => fetch(`${url}${path}`, { ...init, client }),
+    post: (body, headers = {}) =>
+      server.fetch("/hooks/import", {
+        method: "POST",
+        headers: { authorization: TEST_SECRET, "content-type": "application/json", ...headers },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      }),
+    db() {
+      const db = new DatabaseSync(config.dbPath);
+      db.exec("PRAGMA busy_timeout = 5000");
+      connections.push(db);
+      return db;
+    },
+    async close() {
+      for (const db of connections) if (db.isOpen) db.close();
+      await service.stop();
+      client.close();
+      if (options.dir === undefined) await Deno.remove(dir, { recursive: true });
+    },
+  };
+  return server;
+}
+
+/** Reads a request fixture from tests/fixtures (copies of the shared Okta-shaped payloads). */
+export function fixture(name: string): HookBody {
+  const file = new URL(`./fixtures/${name}`, import.meta.url);
+  return JSON.parse(Deno.readTextFileSync(file));
+}
+
+/** A hook request body, loosely typed for tests to edit. */
+// deno-lint-ignore no-explicit-any
+export type HookBody = any;
+
+/** Counter so every built request gets a fresh eventId. */
+let nextEvent = 0;
+
+/** Options for {@link makeHookRequest}. */
+export interface HookRequestOptions {
+  readonly login: string;
+  readonly externalId?: string | null;
+  readonly middleName?: string | null;
+  readonly conflicts?: string[];
+  readonly action?: string;
+  readonly eventId?: string;
+  readonly jobId?: string;
+  readonly appId?: string;
+}
+
+/** An Okta-shaped import request for one user, built from fixture 01. */
+export function makeHookRequest(options: HookRequestOptions): HookBody {
+  const body = fixture("01-create-user-no-conflict.json");
+  body.eventId = options.eventId ?? `evt-${Date.now()}-${nextEvent++}`;
+  body.data.context.conflicts = options.conflicts ?? [];
+  body.data.context.job.id = options.jobId ?? "job-1";
+  body.data.context.application.id = options.appId ?? "0oaTestApp";
+  body.data.action.result = options.action ?? "CREATE_USER";
+  const app = body.data.appUser.profile;
+  const user = body.data.user.profile;
+  app.userName = user.login = user.email = options.login;
+  if (options.externalId !== null) app.externalId = options.externalId ?? `ext-${nextEvent++}`;
+  if (options.middleName === undefined) return body;
+  app.middleName = options.middleName;
+  delete user.middleName;
+  return body;
+}
+
+/** Asserts a 200 reply that sets the login to `login`, and returns it. */
+export async function assertLoginChanged(response: Response, login: string): Promise<unknown> {
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get("content-type"), "application/json");
+  const body = await response.json();
+  assert.deepEqual(body.commands, [
+    { type: "com.okta.user.profile.update", value: { login } },
+  ]);
+  return body;
+}
+
+/** Asserts the 204, empty-body "change nothing" reply. */
+export async function assertUnchanged(response: Response): Promise<void> {
+  assert.equal(response.status, 204);
+  assert.equal(await response.text(), "");
+}
+
+/** Asserts an Okta error reply with `status` and `summary`, and returns its causes. */
+export async function assertOktaError(
+  response: Response,
+  status: number,
+  summary: string | RegExp,
+): Promise<Record<string, string>[]> {
+  assert.equal(response.status, status);
+  assert.equal(response.headers.get("content-type"), "application/json");
+  const body = await response.json();
+  if (typeof summary === "string") assert.equal(body.error.errorSummary, summary);
+  else assert.match(body.error.errorSummary, summary);
+  return body.error.errorCauses ?? [];
+}
