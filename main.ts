@@ -5,7 +5,7 @@
  * the inline hook in Okta. Only wiring lives here.
  */
 
-import { CONFIG_VARIABLES, ConfigError, DATA_DIR, parseConfig, type RawEnv } from "./lib/config.ts";
+import { CONFIG_VARIABLES, ConfigError, DATA_DIR, parseConfig } from "./lib/config.ts";
 import { createLogger } from "./lib/log.ts";
 import { startService } from "./lib/service.ts";
 import { runSeed } from "./lib/seed_command.ts";
