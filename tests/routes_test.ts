@@ -5,6 +5,7 @@ import {
   assertUnchanged,
   fixture,
   makeHookRequest,
+  makeTempDir,
   startTestServer,
   TEST_SECRET,
 } from "./_test_utils.ts";
@@ -504,6 +505,63 @@ Deno.test("Other methods get 405, unknown paths 404, GET /healthz 200", async ()
     const health = await server.fetch("/healthz");
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { status: "ok" });
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("Two services sharing one database file never hand out the same login", async () => {
+  const dir = await makeTempDir();
+  const a = await startTestServer({ dir });
+  const b = await startTestServer({ dir });
+  try {
+    const requests = Array.from(
+      { length: 40 },
+      () => makeHookRequest({ login: "lee.wong@example.com", middleName: null }),
+    );
+    const responses = await Promise.all(
+      requests.map((request, i) => (i % 2 === 0 ? a : b).post(request)),
+    );
+    const logins = await Promise.all(responses.map(async (response) => {
+      if (response.status === 204) {
+        await response.body?.cancel();
+        return "lee.wong@example.com";
+      }
+      assert.equal(response.status, 200);
+      return (await response.json()).commands[0].value.login as string;
+    }));
+    assert.equal(new Set(logins).size, 40);
+    // No middle name anywhere: the first keeps the login, the rest get numbers 2..40.
+    assert.deepEqual(
+      [...logins].sort(),
+      [
+        "lee.wong@example.com",
+        ...Array.from({ length: 39 }, (_, i) => `lee.wong${i + 2}@example.com`),
+      ].sort(),
+    );
+  } finally {
+    await a.close();
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("POST /hooks/import answers 503 while another process holds the write lock, and the retry succeeds", async () => {
+  const server = await startTestServer({ busyTimeoutMs: 50 });
+  try {
+    const other = server.db();
+    other.exec("BEGIN EXCLUSIVE");
+    const request = makeHookRequest({ login: "busy.person@example.com", conflicts: ["login"] });
+    const refused = await server.post(request);
+    await assertOktaError(refused, 503, "Temporary failure storing the decision; retry");
+    assert.equal(refused.headers.get("retry-after"), "1");
+    other.exec("ROLLBACK");
+    // Nothing of the failed attempt was kept: Okta's retry is decided afresh.
+    const counts = other.prepare(
+      "SELECT (SELECT count(*) FROM decisions) AS d, (SELECT count(*) FROM logins) AS l",
+    ).get();
+    assert.deepEqual({ ...counts }, { d: 0, l: 0 });
+    await assertLoginChanged(await server.post(request), "busy.lakshmi.person@example.com");
   } finally {
     await server.close();
   }
