@@ -131,6 +131,9 @@ function secrets(env: RawEnv): string[] | null {
   // Several comma-separated values are accepted at once so a secret can be rotated: add the new
   // one, update Okta, then remove the old one.
   const values = text.split(",").map((value) => value.trim()).filter((value) => value !== "");
+  if (values.length === 0) {
+    throw new ConfigError(`Cannot read HOOK_AUTH_SECRET: "${text}" holds no secret`);
+  }
   values.forEach((value, i) => {
     if (value.length < MIN_SECRET_LENGTH) {
       throw new ConfigError(

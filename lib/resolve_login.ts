@@ -75,10 +75,11 @@ export function resolveLogin(
   }
 
   const original = event.login;
+  const originalKey = loginKey(original);
   const ownerStable = event.ownerSource !== "event";
   const previous = ownerStable ? index.findForOwner(event.owner, original) : undefined;
   if (previous !== undefined) {
-    const isOriginal = previous.loginKey === loginKey(original);
+    const isOriginal = previous.loginKey === originalKey;
     if (!isOriginal) {
       return {
         outcome: "resolved",
@@ -102,7 +103,7 @@ export function resolveLogin(
         ...reservation,
         login: original,
         owner: event.owner,
-        requestedKey: original,
+        requestedKey: originalKey,
         strategy: "unchanged",
         source: "hook",
       });
@@ -137,7 +138,7 @@ export function resolveLogin(
         ...reservation,
         login: candidate.login,
         owner: event.owner,
-        requestedKey: original,
+        requestedKey: originalKey,
         strategy: candidate.strategy,
         source: "hook",
       });
@@ -159,7 +160,7 @@ export function resolveLogin(
         ...reservation,
         login,
         owner: event.owner,
-        requestedKey: original,
+        requestedKey: originalKey,
         strategy: "numeric_suffix",
         source: "hook",
       });
