@@ -9,6 +9,7 @@ import { parse } from "csv-parse";
 import type { DatabaseSync } from "node:sqlite";
 import type { Readable } from "node:stream";
 import type { StrategyName } from "./config.ts";
+import { crlfToLf } from "./crlf_to_lf.ts";
 import { readHookEvent } from "./hook_event.ts";
 import { hookRequestSchema, IMPORT_EVENT_TYPE, jsonPath } from "./hook_schema.ts";
 import { LoginIndex } from "./login_index.ts";
@@ -95,7 +96,7 @@ export async function previewImport(
     previousEnd = at.lines;
     previousEmpty = at.empty_lines;
   };
-  const parser = input.pipe(parse({
+  const parser = input.pipe(crlfToLf()).pipe(parse({
     bom: true,
     columns: (header: string[]) => {
       const names = header.map((name) => name.trim());
