@@ -47,9 +47,11 @@ export class LoginIndex {
   readonly #counter: StatementSync;
   readonly #setCounter: StatementSync;
   readonly #numbered: StatementSync;
+  readonly #db: DatabaseSync;
 
   /** Prepares the statements on an open, migrated database. */
   constructor(db: DatabaseSync) {
+    this.#db = db;
     const columns =
       "login_key AS loginKey, login, owner, requested_key AS requestedKey, strategy, source";
     this.#get = db.prepare(`SELECT ${columns} FROM logins WHERE login_key = ?`);
@@ -68,9 +70,10 @@ export class LoginIndex {
     this.#setCounter = db.prepare(
       "INSERT OR REPLACE INTO suffix_counters (base_key, next_suffix) VALUES (?, ?)",
     );
-    // Keys from "<local>0" up to "<local>:" are those whose local part continues with a digit.
+    // Keys from "<local>0" up to "<local>:" are those whose local part continues with a digit;
+    // the GLOB keeps, inside that range of the primary key, those at the one domain wanted.
     this.#numbered = db.prepare(
-      "SELECT login_key AS k FROM logins WHERE login_key >= ? AND login_key < ?",
+      "SELECT login_key AS k FROM logins WHERE login_key >= ? AND login_key < ? AND login_key GLOB ?",
     );
   }
 
@@ -92,6 +95,19 @@ export class LoginIndex {
   /** Records `r.login` as taken unless it already is; returns whether a row was added. */
   reserveIfFree(r: Reservation): boolean {
     return Number(this.#insertIfAbsent.run(...params(r)).changes) === 1;
+  }
+
+  /**
+   * Records the logins of the temporary table `table` (columns `login_key`, `login`) as taken by
+   * no one, strategy and source `seed`, unless they already are, in key order (of two rows with
+   * one key, the first inserted in `table` wins). Returns how many rows were added.
+   */
+  reserveSeededFrom(table: string, at: string): number {
+    const insert = this.#db.prepare(`INSERT OR IGNORE INTO logins
+      (login_key, login, owner, requested_key, strategy, source, event_id, created_at)
+      SELECT login_key, login, NULL, NULL, 'seed', 'seed', NULL, ?
+      FROM temp.${table} ORDER BY login_key, rowid`);
+    return Number(insert.run(at).changes);
   }
 
   /** Keeps `login` taken but no longer by its owner (Okta reported someone else holds it). */
@@ -130,13 +146,19 @@ export class LoginIndex {
     const localKey = loginKey(parts.local);
     const domainKey = loginKey(parts.domain);
     let highest = FIRST_SUFFIX - 1;
-    for (const row of this.#numbered.iterate(`${localKey}0`, `${localKey}:`)) {
+    const pattern = `${escapeGlob(localKey)}[0-9]*@${escapeGlob(domainKey)}`;
+    for (const row of this.#numbered.iterate(`${localKey}0`, `${localKey}:`, pattern)) {
       const rest = (row as { k: string }).k.slice(localKey.length);
       const match = /^(\d+)@(.*)$/.exec(rest);
       if (match && match[2] === domainKey) highest = Math.max(highest, Number(match[1]));
     }
     return highest + 1;
   }
+}
+
+/** `text` as a GLOB pattern matching only itself: `*`, `?` and `[` each in a bracket. */
+export function escapeGlob(text: string): string {
+  return text.replace(/[*?[]/g, (c) => `[${c}]`);
 }
 
 function params(r: Reservation) {
