@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { type Config, parseConfig, type RawEnv } from "../lib/config.ts";
+import { openDatabase } from "../lib/database.ts";
 import { silentLogger } from "../lib/log.ts";
+import { LoginIndex } from "../lib/login_index.ts";
 import { type RunningService, startService } from "../lib/service.ts";
 
 /** The secret test servers accept. */
@@ -16,6 +18,20 @@ export const TEST_SECRET = "test-secret-0123456789abcdef";
 export async function makeTempDir(prefix = "test-"): Promise<string> {
   await Deno.mkdir("data/tmp", { recursive: true });
   return await Deno.makeTempDir({ dir: "data/tmp", prefix });
+}
+
+/** Runs `test` with a fresh migrated database file under data/tmp and its login index. */
+export async function withIndex(
+  test: (index: LoginIndex, db: DatabaseSync) => void,
+): Promise<void> {
+  const dir = await makeTempDir("index-");
+  const db = openDatabase(`${dir}/hook.db`);
+  try {
+    test(new LoginIndex(db), db);
+  } finally {
+    if (db.isOpen) db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /** A running test service and a client that trusts its certificate. */

@@ -1,22 +1,9 @@
 import assert from "node:assert/strict";
 import type { DatabaseSync } from "node:sqlite";
-import { openDatabase } from "../lib/database.ts";
-import { LoginIndex, type Reservation } from "../lib/login_index.ts";
-import { makeTempDir } from "./_test_utils.ts";
+import type { Reservation } from "../lib/login_index.ts";
+import { withIndex } from "./_test_utils.ts";
 
 const AT = "2026-03-02T08:00:00.000Z";
-
-/** Runs `test` with a fresh migrated database file under data/tmp and its index. */
-async function withIndex(test: (index: LoginIndex, db: DatabaseSync) => void): Promise<void> {
-  const dir = await makeTempDir("login-index-");
-  const db = openDatabase(`${dir}/hook.db`);
-  try {
-    test(new LoginIndex(db), db);
-  } finally {
-    if (db.isOpen) db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 function seeded(login: string, fields: Partial<Reservation> = {}): Reservation {
   return {

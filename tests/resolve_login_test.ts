@@ -1,28 +1,15 @@
 import assert from "node:assert/strict";
 import type { DatabaseSync } from "node:sqlite";
 import type { StrategyName } from "../lib/config.ts";
-import { openDatabase } from "../lib/database.ts";
 import type { HookEvent } from "../lib/hook_event.ts";
 import { LoginIndex, type Reservation } from "../lib/login_index.ts";
 import { resolveLogin } from "../lib/resolve_login.ts";
-import { makeTempDir } from "./_test_utils.ts";
+import { withIndex } from "./_test_utils.ts";
 
 const AT = "2026-03-02T08:00:00.000Z";
 const ALL: StrategyName[] = ["middle_name", "middle_initial", "numeric_suffix"];
 const OWNER = JSON.stringify(["0oaApp", "externalId", "E1"]);
 const OTHER = JSON.stringify(["0oaApp", "externalId", "E2"]);
-
-/** Runs `test` with a fresh migrated database file under data/tmp and its index. */
-async function withIndex(test: (index: LoginIndex, db: DatabaseSync) => void): Promise<void> {
-  const dir = await makeTempDir("resolve-");
-  const db = openDatabase(`${dir}/hook.db`);
-  try {
-    test(new LoginIndex(db), db);
-  } finally {
-    if (db.isOpen) db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 function event(fields: Partial<HookEvent> = {}): HookEvent {
   return {
