@@ -4,13 +4,15 @@
  * into a logged, generic 500; no request can stop the service.
  */
 
-import type { RejectionRecord } from "./audit.ts";
+import type { AuditLog, RejectionRecord } from "./audit.ts";
 import type { AuthCheck } from "./auth.ts";
-import type { DecisionStore } from "./decision_store.ts";
-import { CommitError } from "./group_commit.ts";
+import type { StrategyName } from "./config.ts";
+import { decideEvent } from "./decide_event.ts";
+import { CommitError, type GroupCommit } from "./group_commit.ts";
 import { readHookEvent } from "./hook_event.ts";
 import { parseHookRequest } from "./hook_schema.ts";
 import type { LogFields, Logger } from "./log.ts";
+import type { LoginIndex } from "./login_index.ts";
 import { cause, ERROR_DOMAIN, errorReply, type Reply, toResponse } from "./okta_response.ts";
 import { MAX_BODY_BYTES, readBody } from "./read_body.ts";
 
@@ -24,8 +26,10 @@ export interface HandlerDeps {
   readonly checkAuth: AuthCheck;
   /** Name of the auth header, for error locations. */
   readonly authHeader: string;
-  /** Decides and records durably; settles after the commit. */
-  readonly store: DecisionStore;
+  readonly commit: GroupCommit;
+  readonly index: LoginIndex;
+  readonly audit: AuditLog;
+  readonly strategies: readonly StrategyName[];
   readonly ownerAttribute: string;
   readonly middleNameAttribute: string;
   /** True when the database answers. */
@@ -139,10 +143,13 @@ async function handleImport(ctx: Context, deps: HandlerDeps): Promise<Response> 
   const event = readHookEvent(parsed.value, deps);
   ctx.fields.eventId = event.eventId;
   try {
-    const decided = await deps.store.decide(event, {
-      receivedAt: ctx.received.toISOString(),
-      elapsedMs: deps.nowMs() - ctx.startedMs,
-    });
+    const decided = await deps.commit.run(() =>
+      decideEvent(event, deps, {
+        receivedAt: ctx.received.toISOString(),
+        startedMs: ctx.startedMs,
+        nowMs: deps.nowMs,
+      })
+    );
     ctx.fields.outcome = decided.outcome;
     if (decided.replayed) ctx.fields.replayed = true;
     return toResponse(decided.reply);
@@ -177,7 +184,7 @@ async function reject(
   ctx.fields.rejected = reason;
   if (eventId !== null) ctx.fields.eventId = eventId;
   try {
-    await deps.store.recordRejection(record);
+    await deps.commit.run(() => deps.audit.recordRejection(record));
   } catch (error) {
     // The refusal stands even if it could not be written down.
     deps.log.error("Could not record a rejection", error, { status: reply.status });

@@ -4,12 +4,14 @@
  */
 
 import { join } from "node:path";
+import { AuditLog } from "./audit.ts";
 import { createAuthCheck } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { openDatabase } from "./database.ts";
 import { ensureDevCertificate, ensureDevSecret, type TlsPair } from "./dev_credentials.ts";
-import { openDecisionStore } from "./decision_store.ts";
+import { GroupCommit } from "./group_commit.ts";
 import type { Logger } from "./log.ts";
+import { LoginIndex } from "./login_index.ts";
 import { createHandler } from "./routes.ts";
 
 /** Where generated development files go, relative to the data directory. */
@@ -49,27 +51,19 @@ export async function startService(
   const secrets = config.authSecrets ?? [await devSecret(options)];
   const tls = config.tls === null ? await devCertificate(options) : await readTls(config.tls);
 
-  const busyTimeoutMs = options.busyTimeoutMs ?? 2000;
-  // Opened here first so a bad DB_PATH or schema stops the start; then used for /healthz only.
-  const db = openDatabase(config.dbPath, { busyTimeoutMs });
-  let store;
-  try {
-    store = await openDecisionStore({
-      dbPath: config.dbPath,
-      busyTimeoutMs,
-      strategies: config.strategies,
-      groupCommitMax: config.groupCommitMax,
-      groupCommitWindowMs: config.groupCommitWindowMs,
-    });
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  const db = openDatabase(config.dbPath, { busyTimeoutMs: options.busyTimeoutMs ?? 2000 });
+  const commit = new GroupCommit(db, {
+    maxSize: config.groupCommitMax,
+    windowMs: config.groupCommitWindowMs,
+  });
   const healthCheck = db.prepare("SELECT 1 AS ok");
   const handler = createHandler({
     checkAuth: createAuthCheck(secrets, config.authHeader),
     authHeader: config.authHeader,
-    store,
+    commit,
+    index: new LoginIndex(db),
+    audit: new AuditLog(db),
+    strategies: config.strategies,
     ownerAttribute: config.ownerAttribute,
     middleNameAttribute: config.middleNameAttribute,
     isHealthy: () => {
@@ -98,13 +92,13 @@ export async function startService(
       },
     }, handler);
   } catch (error) {
-    await store.close();
+    commit.close();
     db.close();
     throw error;
   }
 
-  const finished = server.finished.then(async () => {
-    await store.close();
+  const finished = server.finished.then(() => {
+    commit.close();
     db.close();
     log.info("Stopped");
   });
