@@ -5,7 +5,8 @@
  * several connection counts, with keep-alive and with a new TLS connection per request. The two
  * targets alternate over several rounds; the medians are printed per setting.
  *
- * Options: --duration=SECONDS per run (5), --rounds=N (3), --connections=1,16,64, --keep (keep
+ * Options: --duration=SECONDS per run (5), --rounds=N (3), --connections=1,16,64,
+ * --modes=keep-alive,close, --keep (keep
  * the database and certificate under data/bench-tmp/). Needs wrk on PATH (Debian: `wrk`).
  */
 
@@ -67,13 +68,18 @@ const { values: options } = parseArgs({
     duration: { type: "string", default: "5" },
     rounds: { type: "string", default: "3" },
     connections: { type: "string", default: "1,16,64" },
+    modes: { type: "string", default: "keep-alive,close" },
     keep: { type: "boolean", default: false },
   },
 });
 const duration = Number(options.duration);
 const rounds = Number(options.rounds);
 const connectionCounts = options.connections.split(",").map(Number);
-const MODES: readonly Mode[] = ["keep-alive", "close"];
+const MODES = options.modes.split(",").map((mode): Mode => {
+  if (mode === "keep-alive" || mode === "close") return mode;
+  console.error(`--modes takes keep-alive and/or close, not "${mode}"`);
+  Deno.exit(2);
+});
 
 if (!await hasWrk()) {
   console.error(

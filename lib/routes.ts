@@ -4,15 +4,13 @@
  * into a logged, generic 500; no request can stop the service.
  */
 
-import type { AuditLog, RejectionRecord } from "./audit.ts";
+import type { RejectionRecord } from "./audit.ts";
 import type { AuthCheck } from "./auth.ts";
-import type { StrategyName } from "./config.ts";
-import { decideEvent } from "./decide_event.ts";
-import { CommitError, type GroupCommit } from "./group_commit.ts";
+import type { DecisionStore } from "./decision_store.ts";
+import { CommitError } from "./group_commit.ts";
 import { readHookEvent } from "./hook_event.ts";
 import { parseHookRequest } from "./hook_schema.ts";
 import type { LogFields, Logger } from "./log.ts";
-import type { LoginIndex } from "./login_index.ts";
 import { cause, ERROR_DOMAIN, errorReply, type Reply, toResponse } from "./okta_response.ts";
 import { MAX_BODY_BYTES, readBody } from "./read_body.ts";
 
@@ -26,14 +24,10 @@ export interface HandlerDeps {
   readonly checkAuth: AuthCheck;
   /** Name of the auth header, for error locations. */
   readonly authHeader: string;
-  readonly commit: GroupCommit;
-  readonly index: LoginIndex;
-  readonly audit: AuditLog;
-  readonly strategies: readonly StrategyName[];
+  /** Decides and records, committed in groups. */
+  readonly store: Pick<DecisionStore, "decide" | "recordRejection" | "isHealthy">;
   readonly ownerAttribute: string;
   readonly middleNameAttribute: string;
-  /** True when the database answers. */
-  readonly isHealthy: () => boolean;
   readonly log: Logger;
   /** Wall clock, for audit timestamps. */
   readonly now: () => Date;
@@ -99,8 +93,8 @@ function route(ctx: Context, deps: HandlerDeps): Promise<Response> | Response {
   return handler(ctx, deps);
 }
 
-function handleHealth(ctx: Context, deps: HandlerDeps): Response {
-  const healthy = deps.isHealthy();
+async function handleHealth(ctx: Context, deps: HandlerDeps): Promise<Response> {
+  const healthy = await deps.store.isHealthy();
   if (ctx.request.method === "HEAD") return new Response(null, { status: healthy ? 200 : 503 });
   return healthy
     ? Response.json({ status: "ok" })
@@ -143,13 +137,10 @@ async function handleImport(ctx: Context, deps: HandlerDeps): Promise<Response> 
   const event = readHookEvent(parsed.value, deps);
   ctx.fields.eventId = event.eventId;
   try {
-    const decided = await deps.commit.run(() =>
-      decideEvent(event, deps, {
-        receivedAt: ctx.received.toISOString(),
-        startedMs: ctx.startedMs,
-        nowMs: deps.nowMs,
-      })
-    );
+    const decided = await deps.store.decide(event, {
+      receivedAt: ctx.received.toISOString(),
+      elapsedMs: deps.nowMs() - ctx.startedMs,
+    });
     ctx.fields.outcome = decided.outcome;
     if (decided.replayed) ctx.fields.replayed = true;
     return toResponse(decided.reply);
@@ -184,7 +175,7 @@ async function reject(
   ctx.fields.rejected = reason;
   if (eventId !== null) ctx.fields.eventId = eventId;
   try {
-    await deps.commit.run(() => deps.audit.recordRejection(record));
+    await deps.store.recordRejection(record);
   } catch (error) {
     // The refusal stands even if it could not be written down.
     deps.log.error("Could not record a rejection", error, { status: reply.status });

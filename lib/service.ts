@@ -4,14 +4,11 @@
  */
 
 import { join } from "node:path";
-import { AuditLog } from "./audit.ts";
 import { createAuthCheck } from "./auth.ts";
 import type { Config } from "./config.ts";
-import { openDatabase } from "./database.ts";
+import { openDecisionStore } from "./decision_store.ts";
 import { ensureDevCertificate, ensureDevSecret, type TlsPair } from "./dev_credentials.ts";
-import { GroupCommit } from "./group_commit.ts";
 import type { Logger } from "./log.ts";
-import { LoginIndex } from "./login_index.ts";
 import { createHandler } from "./routes.ts";
 
 /** Where generated development files go, relative to the data directory. */
@@ -51,28 +48,19 @@ export async function startService(
   const secrets = config.authSecrets ?? [await devSecret(options)];
   const tls = config.tls === null ? await devCertificate(options) : await readTls(config.tls);
 
-  const db = openDatabase(config.dbPath, { busyTimeoutMs: options.busyTimeoutMs ?? 2000 });
-  const commit = new GroupCommit(db, {
-    maxSize: config.groupCommitMax,
-    windowMs: config.groupCommitWindowMs,
-  });
-  const healthCheck = db.prepare("SELECT 1 AS ok");
+  const store = await openDecisionStore({
+    dbPath: config.dbPath,
+    busyTimeoutMs: options.busyTimeoutMs ?? 2000,
+    strategies: config.strategies,
+    groupCommitMax: config.groupCommitMax,
+    groupCommitWindowMs: config.groupCommitWindowMs,
+  }, { onError: (message, error) => log.error(message, error) });
   const handler = createHandler({
     checkAuth: createAuthCheck(secrets, config.authHeader),
     authHeader: config.authHeader,
-    commit,
-    index: new LoginIndex(db),
-    audit: new AuditLog(db),
-    strategies: config.strategies,
+    store,
     ownerAttribute: config.ownerAttribute,
     middleNameAttribute: config.middleNameAttribute,
-    isHealthy: () => {
-      try {
-        return db.isOpen && (healthCheck.get() as { ok: number }).ok === 1;
-      } catch {
-        return false;
-      }
-    },
     log,
     now: () => new Date(),
     nowMs: () => performance.now(),
@@ -92,14 +80,12 @@ export async function startService(
       },
     }, handler);
   } catch (error) {
-    commit.close();
-    db.close();
+    await store.close();
     throw error;
   }
 
-  const finished = server.finished.then(() => {
-    commit.close();
-    db.close();
+  const finished = server.finished.then(async () => {
+    await store.close();
     log.info("Stopped");
   });
   log.info("Listening", {
