@@ -42,20 +42,11 @@ export function summarizeJobs(
 ): JobSummary[] {
   const where = options.jobId === undefined ? "" : "WHERE job_id = ?";
   const params = options.jobId === undefined ? [options.limit] : [options.jobId, options.limit];
+  // The job_summary view (lib/database.ts) is what admins query too: one definition of the counts.
   return db.prepare(`
-    SELECT job_id, group_concat(DISTINCT app_id) AS app_ids,
-           min(received_at) AS first_at, max(received_at) AS last_at,
-           count(*) AS decisions,
-           count(*) FILTER (WHERE outcome = 'unchanged') AS unchanged,
-           count(*) FILTER (WHERE outcome = 'resolved') AS resolved,
-           count(*) FILTER (WHERE outcome = 'unresolved') AS unresolved,
-           count(*) FILTER (WHERE outcome = 'skipped') AS skipped,
-           count(*) FILTER (WHERE strategy = 'middle_name') AS middle_name,
-           count(*) FILTER (WHERE strategy = 'middle_initial') AS middle_initial,
-           count(*) FILTER (WHERE strategy = 'numeric_suffix') AS numeric_suffix,
-           count(*) FILTER (WHERE reused = 1) AS reused
-    FROM decisions ${where}
-    GROUP BY job_id
+    SELECT job_id, app_ids, first_at, last_at, decisions, unchanged, resolved, unresolved,
+           skipped, middle_name, middle_initial, numeric_suffix, reused
+    FROM job_summary ${where}
     ORDER BY last_at DESC
     LIMIT ?`).all(...params).map((row) => ({ ...row }) as unknown as JobSummary);
 }
