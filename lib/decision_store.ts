@@ -30,7 +30,7 @@ export type StoreItem =
     readonly kind: "decide";
     readonly event: HookEvent;
     readonly receivedAt: string;
-    /** Milliseconds since the request arrived, when it was queued (for `duration_ms`). */
+    /** Milliseconds since the request arrived (for `duration_ms`). */
     readonly elapsedMs: number;
   }
   | { readonly kind: "reject"; readonly record: RejectionRecord };
@@ -58,6 +58,8 @@ export type FromWorker =
 
 interface Pending {
   readonly item: StoreItem;
+  /** When it was queued (this thread's clock), to add its wait to `elapsedMs` when sent. */
+  readonly queuedMs: number;
   readonly resolve: (value: Decided | null) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -160,7 +162,7 @@ class WorkerStore implements DecisionStore {
   #enqueue(item: StoreItem): Promise<Decided | null> {
     if (this.#ended !== null) return Promise.reject(new CommitError(this.#ended));
     const { promise, resolve, reject } = Promise.withResolvers<Decided | null>();
-    this.#queue.push({ item, resolve, reject });
+    this.#queue.push({ item, queuedMs: performance.now(), resolve, reject });
     const { groupCommitWindowMs: windowMs, groupCommitMax: maxSize } = this.#settings;
     if (this.#inFlight !== null) return promise;
     if (windowMs > 0 && this.#queue.length < maxSize) {
@@ -178,9 +180,11 @@ class WorkerStore implements DecisionStore {
     if (this.#inFlight !== null || this.#queue.length === 0) return;
     const group = this.#queue.splice(0, this.#settings.groupCommitMax);
     this.#inFlight = group;
-    this.#worker.postMessage(
-      { kind: "group", items: group.map((p) => p.item) } satisfies ToWorker,
+    const now = performance.now();
+    const items = group.map(({ item, queuedMs }) =>
+      item.kind === "decide" ? { ...item, elapsedMs: item.elapsedMs + now - queuedMs } : item
     );
+    this.#worker.postMessage({ kind: "group", items } satisfies ToWorker);
   }
 
   #receive(message: FromWorker): void {

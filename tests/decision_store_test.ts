@@ -107,13 +107,16 @@ Deno.test("groups never exceed groupCommitMax", async () => {
   });
 });
 
-Deno.test("with a window, a request at an idle store waits that long for company", async () => {
-  await withStore({ groupCommitWindowMs: 40 }, async ({ store, groups }) => {
+Deno.test("with a window, a request at an idle store waits that long for company, and its duration counts the wait", async () => {
+  await withStore({ groupCommitWindowMs: 40 }, async ({ store, groups, other }) => {
     const first = store.decide(event(1), TIMING);
     await new Promise((resolve) => setTimeout(resolve, 5));
     const rest = [store.decide(event(2), TIMING), store.decide(event(3), TIMING)];
     await Promise.all([first, ...rest]);
     assert.deepEqual(groups, ["3 committed"]);
+    const { ms } = other.prepare("SELECT duration_ms AS ms FROM decisions WHERE event_id = 'evt-1'")
+      .get() as { ms: number };
+    assert.ok(ms >= 35, `duration_ms ${ms} should include the ~40 ms spent queued`);
   });
 });
 
