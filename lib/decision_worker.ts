@@ -56,7 +56,10 @@ function openStore(settings: Extract<ToWorker, { kind: "open" }>["settings"]): O
   };
   const health = db.prepare("SELECT 1 AS ok");
   const work = (item: StoreItem) => (): unknown => {
-    if (item.kind === "reject") return deps.audit.recordRejection(item.record) ?? null;
+    if (item.kind === "reject") {
+      deps.audit.recordRejection(item.record);
+      return null;
+    }
     const startedMs = performance.now() - item.elapsedMs;
     return decideEvent(item.event, deps, {
       receivedAt: item.receivedAt,
