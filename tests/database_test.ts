@@ -23,12 +23,10 @@ function schemaObjects(db: DatabaseSync): string[] {
 }
 
 const OBJECTS = [
-  "index decisions_by_final_login",
   "index decisions_by_job",
-  "index decisions_by_original_login",
   "index decisions_by_time",
   "index logins_by_owner",
-  "index logins_by_source",
+  "index logins_seen_by_sync",
   "index rejections_by_time",
   "table decisions",
   "table logins",
@@ -41,10 +39,10 @@ const OBJECTS = [
 
 Deno.test("openDatabase() migrates a fresh file to SCHEMA_VERSION", async () => {
   await withDir((dbPath) => {
-    assert.equal(SCHEMA_VERSION, 3);
+    assert.equal(SCHEMA_VERSION, 4);
     const db = openDatabase(dbPath);
     try {
-      assert.equal(pragma(db, "user_version"), 3);
+      assert.equal(pragma(db, "user_version"), 4);
       assert.deepEqual(schemaObjects(db), OBJECTS);
       assert.equal(db.isTransaction, false);
     } finally {
@@ -81,7 +79,7 @@ Deno.test("openDatabase() reopens a migrated file without changing it", async ()
     first.close();
     const again = openDatabase(dbPath);
     try {
-      assert.equal(pragma(again, "user_version"), 3);
+      assert.equal(pragma(again, "user_version"), 4);
       assert.deepEqual(schemaObjects(again), OBJECTS);
       assert.deepEqual(
         again.prepare("SELECT login_key, login FROM logins").all().map((row) => ({ ...row })),
@@ -96,10 +94,12 @@ Deno.test("openDatabase() reopens a migrated file without changing it", async ()
 Deno.test("openDatabase() migrates a version 1 file up, keeping its rows", async () => {
   await withDir((dbPath) => {
     const db = openDatabase(dbPath);
-    // Back to version 1: drop what versions 2 and 3 added.
+    // Back to version 1: undo what versions 2 to 4 did.
     db.exec(`
       DROP VIEW job_summary; DROP VIEW login_changes; DROP VIEW rejections_by_day;
-      DROP INDEX logins_by_source;
+      DROP INDEX logins_seen_by_sync;
+      CREATE INDEX decisions_by_original_login ON decisions (original_login);
+      CREATE INDEX decisions_by_final_login ON decisions (final_login);
       ALTER TABLE logins DROP COLUMN okta_user_id; ALTER TABLE logins DROP COLUMN seen_at;
       INSERT INTO logins (login_key, login, strategy, source, created_at)
         VALUES ('a@x.com', 'a@x.com', 'seed', 'seed', 't');
@@ -108,7 +108,7 @@ Deno.test("openDatabase() migrates a version 1 file up, keeping its rows", async
     db.close();
     const migrated = openDatabase(dbPath);
     try {
-      assert.equal(pragma(migrated, "user_version"), 3);
+      assert.equal(pragma(migrated, "user_version"), 4);
       assert.deepEqual(schemaObjects(migrated), OBJECTS);
       assert.deepEqual(
         { ...migrated.prepare("SELECT login, okta_user_id, seen_at FROM logins").get() },
@@ -123,21 +123,38 @@ Deno.test("openDatabase() migrates a version 1 file up, keeping its rows", async
 Deno.test("openDatabase() refuses a file with a newer schema and leaves it untouched", async () => {
   await withDir((dbPath) => {
     const newer = new DatabaseSync(dbPath);
-    newer.exec("PRAGMA user_version = 4");
+    newer.exec("PRAGMA user_version = 5");
     newer.close();
     assert.throws(
       () => openDatabase(dbPath),
       (error: unknown) =>
         error instanceof RangeError &&
         error.message ===
-          "Cannot use the database: its schema version 4 is newer than this service's 3",
+          "Cannot use the database: its schema version 5 is newer than this service's 4",
     );
     const check = new DatabaseSync(dbPath);
     try {
-      assert.equal(pragma(check, "user_version"), 4);
+      assert.equal(pragma(check, "user_version"), 5);
       assert.deepEqual(schemaObjects(check), []);
     } finally {
       check.close();
+    }
+  });
+});
+
+Deno.test("openDatabase() indexes only sync rows by seen_at, for sync --prune", async () => {
+  await withDir((dbPath) => {
+    const db = openDatabase(dbPath);
+    try {
+      const plan = db.prepare(
+        "EXPLAIN QUERY PLAN DELETE FROM logins WHERE source = 'sync' AND (seen_at IS NULL OR seen_at < ?)",
+      ).all().map((row) => String(row.detail));
+      assert.deepEqual(plan, ["SCAN logins USING INDEX logins_seen_by_sync"]);
+      const sql = db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'logins_seen_by_sync'")
+        .get() as { sql: string };
+      assert.match(sql.sql, /WHERE source = 'sync'$/);
+    } finally {
+      db.close();
     }
   });
 });
