@@ -55,7 +55,7 @@ async function timeSteps(requests: number): Promise<string> {
   const db = openDatabase(join(dir, "steps.db"));
   const deps = { index: new LoginIndex(db), audit: new AuditLog(db), strategies: STRATEGY_NAMES };
   const checkAuth = createAuthCheck([SECRET], "Authorization");
-  const log = createLogger(() => {});
+  const log = createLogger({ write() {}, flush() {} });
   const attributes = { ownerAttribute: "externalId", middleNameAttribute: "middleName" };
   const passes: Record<string, number>[] = [];
   try {

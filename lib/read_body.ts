@@ -22,6 +22,16 @@ export async function readBody(
     return tooLarge(limit);
   }
   if (request.body === null) return { ok: true, text: "" };
+  if (declared !== null) {
+    // The length is known and within the limit: HTTP/1.1 frames the body by it, so read it whole.
+    let bytes: Uint8Array;
+    try {
+      bytes = await request.bytes();
+    } catch {
+      return unreadable();
+    }
+    return decode(bytes);
+  }
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
@@ -37,7 +47,7 @@ export async function readBody(
       chunks.push(value);
     }
   } catch {
-    return { ok: false, status: 400, reason: "The request body could not be read to its end" };
+    return unreadable();
   }
   const bytes = new Uint8Array(size);
   let offset = 0;
@@ -45,11 +55,22 @@ export async function readBody(
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return decode(bytes);
+}
+
+/** Strict: a byte sequence that is not UTF-8 is refused, never replaced. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+function decode(bytes: Uint8Array): BodyResult {
   try {
-    return { ok: true, text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
+    return { ok: true, text: UTF8.decode(bytes) };
   } catch {
     return { ok: false, status: 400, reason: "The request body is not valid UTF-8" };
   }
+}
+
+function unreadable(): BodyResult {
+  return { ok: false, status: 400, reason: "The request body could not be read to its end" };
 }
 
 function tooLarge(limit: number): BodyResult {

@@ -97,3 +97,29 @@ Deno.test("readBody() answers 400 when the body breaks off", async () => {
     reason: "The request body could not be read to its end",
   });
 });
+
+Deno.test("readBody() reads a body of declared Content-Length whole, as Okta sends it", async () => {
+  const text = '{"eventId":"evt-1","name":"Zoë"}';
+  const length = String(new TextEncoder().encode(text).length);
+  assert.deepEqual(await readBody(post(text, { "content-length": length }), length.length + 40), {
+    ok: true,
+    text,
+  });
+});
+
+Deno.test("readBody() answers 400 when a body of declared length breaks off or is not UTF-8", async () => {
+  const broken = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.error(new Error("connection reset"));
+    },
+  });
+  assert.deepEqual(await readBody(post(broken, { "content-length": "100" })), {
+    ok: false,
+    status: 400,
+    reason: "The request body could not be read to its end",
+  });
+  assert.deepEqual(
+    await readBody(post(new Uint8Array([0x7b, 0xc3, 0x28, 0x7d]), { "content-length": "4" })),
+    { ok: false, status: 400, reason: "The request body is not valid UTF-8" },
+  );
+});
