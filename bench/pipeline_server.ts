@@ -1,0 +1,50 @@
+/**
+ * The serving thread's ceiling, for docs/performance.md: the service's real request handler
+ * (auth, body, zod, event, reply, log line) over the same TLS as the service, with a store that
+ * answers every decision at once ("unchanged", 204) instead of the database worker. What it
+ * serves is what the serving thread can do with no database at all.
+ *
+ * Usage: deno run --v8-flags=--max-semi-space-size=2 --allow-net=127.0.0.1 --allow-read=data \
+ *   bench/pipeline_server.ts PORT CERT_FILE KEY_FILE SECRET > /dev/null
+ */
+
+import { createAuthCheck } from "../lib/auth.ts";
+import type { Decided } from "../lib/decide_event.ts";
+import { createLogger } from "../lib/log.ts";
+import { createHandler } from "../lib/routes.ts";
+
+const [port, certFile, keyFile, secret] = Deno.args;
+if (port === undefined || certFile === undefined || keyFile === undefined || !secret) {
+  throw new TypeError("Usage: pipeline_server.ts PORT CERT_FILE KEY_FILE SECRET");
+}
+
+const unchanged: Decided = {
+  reply: { status: 204, body: null },
+  outcome: "unchanged",
+  replayed: false,
+};
+const handler = createHandler({
+  checkAuth: createAuthCheck([secret], "authorization"),
+  authHeader: "authorization",
+  store: {
+    decide: () => Promise.resolve(unchanged),
+    recordRejection: () => Promise.resolve(),
+    isHealthy: () => Promise.resolve(true),
+  },
+  ownerAttribute: "employeeId",
+  middleNameAttribute: "middleName",
+  log: createLogger(),
+  now: () => new Date(),
+  nowMs: () => performance.now(),
+});
+
+const server = Deno.serve({
+  port: Number(port),
+  hostname: "127.0.0.1",
+  cert: Deno.readTextFileSync(certFile),
+  key: Deno.readTextFileSync(keyFile),
+  onListen: () => {},
+}, handler);
+
+Deno.addSignalListener("SIGTERM", () => void server.shutdown());
+await server.finished;
