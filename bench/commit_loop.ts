@@ -1,0 +1,83 @@
+// deno-lint-ignore-file no-console -- benchmark output
+/**
+ * The database worker's loop without HTTP or threads: Okta-shaped decisions (the load of
+ * bench/load.lua) run through `commitGroup` in groups on a fresh file, as the worker runs them.
+ * Prints decisions/s, the time of one group (p50/p90/p99/max) and the WAL bytes per decision.
+ *
+ * Usage: deno run --allow-read=data --allow-write=data bench/commit_loop.ts \
+ *   [--decisions=40000] [--group=8] [--synchronous=FULL] [--autocheckpoint=1000]
+ */
+
+import { parseArgs } from "node:util";
+import { AuditLog } from "../lib/audit.ts";
+import { STRATEGY_NAMES } from "../lib/config.ts";
+import { openDatabase } from "../lib/database.ts";
+import { decideEvent } from "../lib/decide_event.ts";
+import { commitGroup } from "../lib/group_commit.ts";
+import { type HookEvent, readHookEvent } from "../lib/hook_event.ts";
+import { parseHookRequest } from "../lib/hook_schema.ts";
+import { LoginIndex } from "../lib/login_index.ts";
+import { fixed, makeBenchDir } from "./_bench_utils.ts";
+import { loadBodies } from "./_okta_load.ts";
+
+const { values } = parseArgs({
+  options: {
+    decisions: { type: "string", default: "40000" },
+    group: { type: "string", default: "8" },
+    synchronous: { type: "string", default: "FULL" },
+    autocheckpoint: { type: "string", default: "1000" },
+  },
+});
+const count = Number(values.decisions);
+const group = Number(values.group);
+const synchronous = values.synchronous.toUpperCase();
+const autocheckpoint = Number(values.autocheckpoint);
+if (
+  !(count > 0 && group > 0 && autocheckpoint >= 0) ||
+  !["OFF", "NORMAL", "FULL"].includes(synchronous)
+) {
+  console.error(
+    "Usage: commit_loop.ts [--decisions=N] [--group=N] [--synchronous=OFF|NORMAL|FULL]",
+  );
+  console.error("                      [--autocheckpoint=PAGES]");
+  Deno.exit(2);
+}
+
+const ATTRIBUTES = { ownerAttribute: "employeeId", middleNameAttribute: "middleName" };
+const bodies = loadBodies("loop");
+const events: HookEvent[] = [];
+for (let i = 0; i < count; i++) {
+  const parsed = parseHookRequest(bodies.next().value!);
+  if (!parsed.ok) throw new Error(parsed.summary);
+  events.push(readHookEvent(parsed.value, ATTRIBUTES));
+}
+
+const dir = await makeBenchDir("loop-");
+const db = openDatabase(`${dir}/hook.db`);
+db.exec(`PRAGMA synchronous = ${synchronous}`);
+db.exec(`PRAGMA wal_autocheckpoint = ${autocheckpoint}`);
+const deps = { index: new LoginIndex(db), audit: new AuditLog(db), strategies: STRATEGY_NAMES };
+const timing = { receivedAt: "2026-03-02T08:15:41.000Z", startedMs: 0, nowMs: () => 0 };
+
+const groupMs: number[] = [];
+const started = performance.now();
+for (let i = 0; i < count; i += group) {
+  const works = events.slice(i, i + group).map((event) => () => decideEvent(event, deps, timing));
+  const before = performance.now();
+  commitGroup(db, works);
+  groupMs.push(performance.now() - before);
+}
+const seconds = (performance.now() - started) / 1000;
+const walBytes = (await Deno.stat(`${dir}/hook.db-wal`)).size;
+db.close();
+await Deno.remove(dir, { recursive: true });
+
+groupMs.sort((a, b) => a - b);
+const at = (q: number) => fixed(groupMs[Math.floor(q * (groupMs.length - 1))]!, 3);
+console.log(
+  `${count} decisions in groups of ${group}, synchronous=${synchronous}, ` +
+    `wal_autocheckpoint=${autocheckpoint}: ${fixed(count / seconds, 0)} decisions/s; ` +
+    `one group p50 ${at(0.5)} p90 ${at(0.9)} p99 ${at(0.99)} max ${at(1)} ms; ` +
+    `WAL file ${fixed(walBytes / 1e6, 1)} MB` +
+    (autocheckpoint === 0 ? ` (${fixed(walBytes / count / 1024, 1)} KiB per decision)` : ""),
+);
