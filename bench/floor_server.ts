@@ -7,21 +7,14 @@
  *   PORT CERT_FILE KEY_FILE
  */
 
+import { serveTlsUntilTerm } from "./_tls_server.ts";
+
 const [port, certFile, keyFile] = Deno.args;
 if (port === undefined || certFile === undefined || keyFile === undefined) {
   throw new TypeError("Usage: floor_server.ts PORT CERT_FILE KEY_FILE");
 }
 
-const server = Deno.serve({
-  port: Number(port),
-  hostname: "127.0.0.1",
-  cert: Deno.readTextFileSync(certFile),
-  key: Deno.readTextFileSync(keyFile),
-  onListen: () => {},
-}, async (request) => {
+await serveTlsUntilTerm(port, certFile, keyFile, async (request) => {
   await request.arrayBuffer();
   return new Response(null, { status: 204 });
 });
-
-Deno.addSignalListener("SIGTERM", () => void server.shutdown());
-await server.finished;

@@ -12,6 +12,7 @@ import { createAuthCheck } from "../lib/auth.ts";
 import type { Decided } from "../lib/decide_event.ts";
 import { createLogger } from "../lib/log.ts";
 import { createHandler } from "../lib/routes.ts";
+import { serveTlsUntilTerm } from "./_tls_server.ts";
 
 const [port, certFile, keyFile, secret] = Deno.args;
 if (port === undefined || certFile === undefined || keyFile === undefined || !secret) {
@@ -38,13 +39,4 @@ const handler = createHandler({
   nowMs: () => performance.now(),
 });
 
-const server = Deno.serve({
-  port: Number(port),
-  hostname: "127.0.0.1",
-  cert: Deno.readTextFileSync(certFile),
-  key: Deno.readTextFileSync(keyFile),
-  onListen: () => {},
-}, handler);
-
-Deno.addSignalListener("SIGTERM", () => void server.shutdown());
-await server.finished;
+await serveTlsUntilTerm(port, certFile, keyFile, handler);
