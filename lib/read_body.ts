@@ -22,7 +22,7 @@ export async function readBody(
     return tooLarge(limit);
   }
   if (request.body === null) return { ok: true, text: "" };
-  if (declared !== null) {
+  if (declared !== null && /^\d+$/.test(declared)) {
     // The length is known and within the limit: HTTP/1.1 frames the body by it, so read it whole.
     let bytes: Uint8Array;
     try {
@@ -30,7 +30,7 @@ export async function readBody(
     } catch {
       return unreadable();
     }
-    return decode(bytes);
+    return bytes.byteLength > limit ? tooLarge(limit) : decode(bytes);
   }
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -123,3 +123,22 @@ Deno.test("readBody() answers 400 when a body of declared length breaks off or i
     { ok: false, status: 400, reason: "The request body is not valid UTF-8" },
   );
 });
+
+Deno.test("readBody() streams with the limit when the declared length is not a number", async () => {
+  const { stream, state } = countingStream(1000, 1024);
+  assert.deepEqual(await readBody(post(stream, { "content-length": "12abc" }), 4096), {
+    ok: false,
+    status: 413,
+    reason: "The request body is larger than 4096 bytes",
+  });
+  assert.equal(state.pulled, 5);
+});
+
+Deno.test("readBody() refuses a body longer than the limit even if it declared less", async () => {
+  const { stream } = countingStream(8, 1024);
+  assert.deepEqual(await readBody(post(stream, { "content-length": "10" }), 4096), {
+    ok: false,
+    status: 413,
+    reason: "The request body is larger than 4096 bytes",
+  });
+});
