@@ -87,14 +87,19 @@ export interface StoreHooks {
   readonly onGroup?: (size: number, committed: boolean) => void;
 }
 
-/** Starts the worker and opens (and migrates) the database there; rejects if it cannot. */
+/** The database worker's module (lib/decision_worker.ts). */
+export const DECISION_WORKER_URL: URL = new URL("./decision_worker.ts", import.meta.url);
+
+/**
+ * Starts the worker and opens (and migrates) the database there; rejects if it cannot.
+ * `workerUrl` is for tests that need a worker which fails.
+ */
 export async function openDecisionStore(
   settings: StoreSettings,
   hooks: StoreHooks = {},
+  workerUrl: URL = DECISION_WORKER_URL,
 ): Promise<DecisionStore> {
-  const worker = new Worker(new URL("./decision_worker.ts", import.meta.url).href, {
-    type: "module",
-  });
+  const worker = new Worker(workerUrl.href, { type: "module" });
   const store = new WorkerStore(worker, settings, hooks);
   await store.opened;
   return store;

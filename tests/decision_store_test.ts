@@ -218,3 +218,44 @@ Deno.test("openDecisionStore() rejects with the reason when the database cannot 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a worker that dies fails its group and every later item with CommitError, and reports it", async () => {
+  const errors: string[] = [];
+  const store = await openDecisionStore(
+    {
+      dbPath: "unused.db",
+      busyTimeoutMs: 2000,
+      strategies: ["middle_name"],
+      groupCommitMax: 256,
+      groupCommitWindowMs: 0,
+    },
+    { onError: (message) => errors.push(message) },
+    new URL("./_crashing_worker.ts", import.meta.url),
+  );
+  const first = store.decide(event(1), TIMING);
+  const queued = store.decide(event(2), TIMING);
+  for (const pending of [first, queued]) {
+    await assert.rejects(
+      pending,
+      (error: unknown) =>
+        error instanceof CommitError &&
+        /The database worker failed: .*worker crashed/.test(error.message),
+    );
+  }
+  assert.deepEqual(errors.length, 1);
+  await assert.rejects(store.decide(event(3), TIMING), CommitError);
+  await assert.rejects(
+    store.recordRejection({
+      receivedAt: AT,
+      status: 401,
+      reason: "Missing authorization header",
+      remoteAddr: null,
+      method: "POST",
+      path: "/hooks/import",
+      eventId: null,
+    }),
+    CommitError,
+  );
+  assert.equal(await store.isHealthy(), false);
+  await store.close();
+});
