@@ -7,12 +7,12 @@
 
 import { CONFIG_VARIABLES, ConfigError, DATA_DIR, parseConfig } from "./lib/config.ts";
 import { createLogger } from "./lib/log.ts";
-import { startService } from "./lib/service.ts";
-import { runSeed } from "./lib/seed_command.ts";
-import { runSync, SYNC_VARIABLES } from "./lib/sync_command.ts";
-import { REGISTER_VARIABLES, runRegister } from "./lib/register_command.ts";
-import { PREVIEW_VARIABLES, runPreview } from "./lib/preview_command.ts";
-import { runAudit } from "./lib/audit_command.ts";
+import { startService } from "./lib/hook/service.ts";
+import { runSeed } from "./lib/admin/seed_command.ts";
+import { runSync, SYNC_VARIABLES } from "./lib/admin/sync_command.ts";
+import { REGISTER_VARIABLES, runRegister } from "./lib/admin/register_command.ts";
+import { PREVIEW_VARIABLES, runPreview } from "./lib/admin/preview_command.ts";
+import { runAudit } from "./lib/admin/audit_command.ts";
 
 /** Subcommands: each reads only the environment variables it names. */
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {

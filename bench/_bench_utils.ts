@@ -4,7 +4,7 @@
  */
 
 import { join } from "node:path";
-import { createSelfSignedCertificate } from "../lib/dev_credentials.ts";
+import { createSelfSignedCertificate } from "../lib/hook/dev_credentials.ts";
 
 /** Where benchmarks write; removed after each run unless asked to keep it. */
 export const BENCH_DIR = "data/bench-tmp";

@@ -8,10 +8,10 @@
  *   bench/pipeline_server.ts PORT CERT_FILE KEY_FILE SECRET > /dev/null
  */
 
-import { createAuthCheck } from "../lib/auth.ts";
-import type { Decided } from "../lib/decide_event.ts";
+import { createAuthCheck } from "../lib/hook/auth.ts";
+import type { Decided } from "../lib/decision/decide_event.ts";
 import { createLogger } from "../lib/log.ts";
-import { createHandler } from "../lib/routes.ts";
+import { createHandler } from "../lib/hook/routes.ts";
 import { serveTlsUntilTerm } from "./_tls_server.ts";
 
 const [port, certFile, keyFile, secret] = Deno.args;

@@ -12,17 +12,17 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { AuditLog } from "../lib/audit.ts";
-import { createAuthCheck } from "../lib/auth.ts";
-import { openDatabase } from "../lib/database.ts";
-import { type Decided, decideEvent } from "../lib/decide_event.ts";
-import { commitGroup } from "../lib/group_commit.ts";
-import { readHookEvent } from "../lib/hook_event.ts";
-import { parseHookRequest } from "../lib/hook_schema.ts";
+import { AuditLog } from "../lib/decision/audit.ts";
+import { createAuthCheck } from "../lib/hook/auth.ts";
+import { openDatabase } from "../lib/store/database.ts";
+import { type Decided, decideEvent } from "../lib/decision/decide_event.ts";
+import { commitGroup } from "../lib/store/group_commit.ts";
+import { readHookEvent } from "../lib/decision/hook_event.ts";
+import { parseHookRequest } from "../lib/decision/hook_schema.ts";
 import { createLogger } from "../lib/log.ts";
-import { LoginIndex } from "../lib/login_index.ts";
-import { toResponse } from "../lib/okta_response.ts";
-import { readBody } from "../lib/read_body.ts";
+import { LoginIndex } from "../lib/decision/login_index.ts";
+import { toResponse } from "../lib/decision/okta_response.ts";
+import { readBody } from "../lib/hook/read_body.ts";
 import { STRATEGY_NAMES } from "../lib/config.ts";
 import {
   fixed,

@@ -16,14 +16,14 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { DatabaseSync } from "node:sqlite";
-import { AuditLog } from "../lib/audit.ts";
+import { AuditLog } from "../lib/decision/audit.ts";
 import { STRATEGY_NAMES } from "../lib/config.ts";
-import { openDatabase } from "../lib/database.ts";
-import { decideEvent } from "../lib/decide_event.ts";
-import { commitGroup } from "../lib/group_commit.ts";
-import { type HookEvent, readHookEvent } from "../lib/hook_event.ts";
-import { parseHookRequest } from "../lib/hook_schema.ts";
-import { LoginIndex } from "../lib/login_index.ts";
+import { openDatabase } from "../lib/store/database.ts";
+import { decideEvent } from "../lib/decision/decide_event.ts";
+import { commitGroup } from "../lib/store/group_commit.ts";
+import { type HookEvent, readHookEvent } from "../lib/decision/hook_event.ts";
+import { parseHookRequest } from "../lib/decision/hook_schema.ts";
+import { LoginIndex } from "../lib/decision/login_index.ts";
 import {
   fixed,
   makeBenchDir,

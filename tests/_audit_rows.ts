@@ -4,8 +4,8 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
-import { AuditLog, type DecisionRecord } from "../lib/audit.ts";
-import { LoginIndex } from "../lib/login_index.ts";
+import { AuditLog, type DecisionRecord } from "../lib/decision/audit.ts";
+import { LoginIndex } from "../lib/decision/login_index.ts";
 
 type Row = Pick<
   DecisionRecord,

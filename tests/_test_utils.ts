@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { type Config, parseConfig, type RawEnv } from "../lib/config.ts";
-import { openDatabase } from "../lib/database.ts";
+import { openDatabase } from "../lib/store/database.ts";
 import { silentLogger } from "../lib/log.ts";
-import { LoginIndex } from "../lib/login_index.ts";
-import { type RunningService, startService } from "../lib/service.ts";
+import { LoginIndex } from "../lib/decision/login_index.ts";
+import { type RunningService, startService } from "../lib/hook/service.ts";
 
 /** The secret test servers accept. */
 export const TEST_SECRET = "test-secret-0123456789abcdef";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { createSelfSignedCertificate } from "../lib/dev_credentials.ts";
+import { createSelfSignedCertificate } from "../lib/hook/dev_credentials.ts";
 import { makeHookRequest, makeTempDir, TEST_SECRET } from "./_test_utils.ts";
 
 /** The `start` task's own command line from deno.json, run with this Deno binary. */

@@ -1,0 +1,273 @@
+import assert from "node:assert/strict";
+import { parseSince, runAudit } from "./audit_command.ts";
+import { openDatabase } from "../store/database.ts";
+import { addAuditRows, AUDIT_ROWS } from "../../tests/_audit_rows.ts";
+import { runTask } from "../../tests/_run_task.ts";
+import { makeHookRequest, makeTempDir, startTestServer } from "../../tests/_test_utils.ts";
+
+/** A temp dir holding a database with the fixed audit rows. */
+async function withAuditDatabase(
+  test: (dbPath: string, env: Record<string, string>) => Promise<void>,
+): Promise<void> {
+  const dir = await makeTempDir("audit-cli-");
+  const dbPath = `${dir}/hook.db`;
+  try {
+    const db = openDatabase(dbPath);
+    addAuditRows(db);
+    db.close();
+    await test(dbPath, { DB_PATH: dbPath });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("deno task audit summary tells what each import job did, and never writes", async () => {
+  await withAuditDatabase(async (dbPath, env) => {
+    const before = await Deno.readFile(dbPath);
+    const result = await runTask("audit", ["summary"], env);
+    assert.deepEqual([result.code, result.stderr], [0, ""]);
+    assert.equal(
+      result.stdout,
+      `Job ijNight (app 0oaCsvApp)
+  first 2026-03-02T01:00:00.000Z, last 2026-03-02T01:00:02.000Z
+  3 decisions: 1 unchanged, 1 resolved, 1 unresolved, 0 skipped
+  resolved by middle_name 1, middle_initial 0, numeric_suffix 0
+
+Job ijOld (app 0oaCsvApp)
+  first 2025-11-01T01:00:00.000Z, last 2025-11-01T01:00:00.000Z
+  1 decision: 1 unchanged, 0 resolved, 0 unresolved, 0 skipped
+
+Refused requests: 1 (1 with 401), last 2025-11-01T00:59:00.000Z
+`,
+    );
+    const csv = await runTask("audit", ["summary", "--job", "ijOld", "--format", "csv"], env);
+    assert.equal(
+      csv.stdout,
+      "job_id,app_ids,first_at,last_at,decisions,unchanged,resolved,unresolved,skipped," +
+        "middle_name,middle_initial,numeric_suffix,reused\n" +
+        "ijOld,0oaCsvApp,2025-11-01T01:00:00.000Z,2025-11-01T01:00:00.000Z,1,1,0,0,0,0,0,0,0\n",
+    );
+    assert.deepEqual(await Deno.readFile(dbPath), before);
+  });
+});
+
+Deno.test("deno task audit list prints an aligned table, filtered and limited", async () => {
+  await withAuditDatabase(async (_dbPath, env) => {
+    const all = await runTask("audit", ["list", "--limit", "3"], env);
+    assert.deepEqual([all.code, all.stderr], [0, ""]);
+    assert.equal(
+      all.stdout,
+      `RECEIVED (UTC)        JOB      EXTERNAL ID  OUTCOME     STRATEGY     LOGIN                           FINAL LOGIN
+2026-03-02T01:00:02Z  ijNight  RL-3         unresolved  -            kim.ro@ridgeline.example        -
+2026-03-02T01:00:01Z  ijNight  RL-2         resolved    middle_name  george.smith@ridgeline.example  george.alexander.smith@ridgeline.example
+2026-03-02T01:00:00Z  ijNight  RL-1         unchanged   -            george.smith@ridgeline.example  george.smith@ridgeline.example
+Newest 3 of 4 decisions (see --limit)
+`,
+    );
+    const filtered = await runTask(
+      "audit",
+      ["list", "--login", "George", "--outcome", "resolved", "--since", "2026-03-02"],
+      env,
+    );
+    assert.equal(
+      filtered.stdout,
+      `RECEIVED (UTC)        JOB      EXTERNAL ID  OUTCOME   STRATEGY     LOGIN                           FINAL LOGIN
+2026-03-02T01:00:01Z  ijNight  RL-2         resolved  middle_name  george.smith@ridgeline.example  george.alexander.smith@ridgeline.example
+1 decision
+`,
+    );
+    const none = await runTask("audit", ["list", "--job", "nope"], env);
+    assert.deepEqual([none.code, none.stdout], [0, "No decisions match\n"]);
+  });
+});
+
+Deno.test("deno task audit list --format csv and json export every matching row", async () => {
+  await withAuditDatabase(async (_dbPath, env) => {
+    const csv = await runTask("audit", ["list", "--job", "ijOld", "--format", "csv"], env);
+    assert.equal(
+      csv.stdout,
+      "received_at,event_id,job_id,app_id,external_id,action,original_login,final_login," +
+        "outcome,strategy,reused,reason,status,duration_ms\n" +
+        "2025-11-01T01:00:00.000Z,evt-old,ijOld,0oaCsvApp,RL-0,CREATE_USER," +
+        "ann.lee@ridgeline.example,ann.lee@ridgeline.example,unchanged,,0,,204,1.5\n",
+    );
+    const json = await runTask(
+      "audit",
+      ["list", "--outcome", "unresolved", "--format", "json"],
+      env,
+    );
+    assert.deepEqual(JSON.parse(json.stdout), [{
+      received_at: "2026-03-02T01:00:02.000Z",
+      event_id: "evt-3",
+      job_id: "ijNight",
+      app_id: "0oaCsvApp",
+      external_id: "RL-3",
+      action: "CREATE_USER",
+      original_login: "kim.ro@ridgeline.example",
+      final_login: null,
+      outcome: "unresolved",
+      strategy: null,
+      reused: 0,
+      reason: null,
+      status: 204,
+      duration_ms: 1.5,
+    }]);
+  });
+});
+
+Deno.test("deno task audit prune removes old audit rows, prints the counts and keeps logins", async () => {
+  await withAuditDatabase(async (dbPath, env) => {
+    const dry = await runTask("audit", ["prune", "--older-than", "90d", "--dry-run"], env);
+    const cutoff = /received before (\S+) /.exec(dry.stdout)?.[1] ?? "";
+    const expectedCutoff = Date.now() - 90 * 86_400_000;
+    assert.ok(Math.abs(Date.parse(cutoff) - expectedCutoff) < 60_000, cutoff);
+    // Which fixed rows are older than 90 days depends on today's date.
+    const decisions = AUDIT_ROWS.filter((row) => row.receivedAt < cutoff).length;
+    const rejections = "2025-11-01T00:59:00.000Z" < cutoff ? 1 : 0;
+    const counts = `${decisions} decision${decisions === 1 ? "" : "s"} and ` +
+      `${rejections} rejection${rejections === 1 ? "" : "s"} received before ${cutoff} ` +
+      "(older than 90d); logins stay reserved\n";
+    assert.deepEqual([dry.code, dry.stderr, dry.stdout], [0, "", `Would remove ${counts}`]);
+
+    const pruned = await runTask("audit", ["prune", "--older-than", "90d"], env);
+    assert.equal(pruned.code, 0);
+    assert.match(pruned.stdout, /^Removed \d+ decisions? and \d+ rejections? received before /);
+    const db = openDatabase(dbPath);
+    try {
+      const left = db.prepare("SELECT count(*) AS n FROM decisions").get() as { n: number };
+      assert.equal(left.n, 4 - Number(/^Removed (\d+)/.exec(pruned.stdout)?.[1]));
+      const logins = db.prepare("SELECT login FROM logins").all().map((row) => row.login);
+      assert.deepEqual(logins, ["ann.lee@ridgeline.example"]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+Deno.test("runAudit() prune counts back from the clock and removes rows before the cutoff", async () => {
+  await withAuditDatabase(async (_dbPath, env) => {
+    const lines: string[] = [];
+    const code = await runAudit(["prune", "--older-than", "36h"], env, {
+      terminal: { out: (text) => lines.push(text), err: (text) => lines.push(`err: ${text}`) },
+      now: () => new Date("2026-03-03T13:00:01.000Z"),
+    });
+    assert.equal(code, 0);
+    assert.deepEqual(lines, [
+      "Removed 2 decisions and 1 rejection received before 2026-03-02T01:00:01.000Z " +
+      "(older than 36h); logins stay reserved",
+    ]);
+  });
+});
+
+Deno.test("deno task audit summary reports the decisions a real import made", async () => {
+  const dir = await makeTempDir("audit-e2e-");
+  try {
+    const server = await startTestServer({ dir });
+    try {
+      for (const externalId of ["E1", "E2"]) {
+        const body = makeHookRequest({
+          login: "george.smith@ridgeline.example",
+          externalId,
+          middleName: "Alexander",
+          jobId: "ijRealRun",
+          appId: "0oaRealApp",
+        });
+        await (await server.post(body)).body?.cancel();
+      }
+    } finally {
+      await server.close();
+    }
+    const result = await runTask("audit", ["summary", "--job", "ijRealRun"], {
+      DB_PATH: `${dir}/hook.db`,
+    });
+    assert.equal(result.code, 0);
+    assert.equal(
+      result.stdout.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, "<time>"),
+      `Job ijRealRun (app 0oaRealApp)
+  first <time>, last <time>
+  2 decisions: 1 unchanged, 1 resolved, 0 unresolved, 0 skipped
+  resolved by middle_name 1, middle_initial 0, numeric_suffix 0
+`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task audit --help and each command's --help print the usage", async () => {
+  for (const args of [["--help"], ["summary", "--help"], ["list", "-h"], ["prune", "--help"]]) {
+    const result = await runTask("audit", args, {});
+    assert.deepEqual([result.code, result.stderr], [0, ""], args.join(" "));
+    assert.match(result.stdout, /^Usage: deno task audit <command> \[options\]\n/);
+    assert.match(result.stdout, /prune --older-than AGE \[--dry-run\]/);
+  }
+});
+
+Deno.test("deno task audit answers bad arguments with one line and exit code 2", async () => {
+  const cases: [string[], string][] = [
+    [[], "Expected a command: summary, list, prune (see --help)"],
+    [["report"], 'Unknown audit command "report": use summary, list, prune (see --help)'],
+    [["list", "--bogus"], "Unknown option '--bogus' (see --help)"],
+    [
+      ["list", "--outcome", "lost"],
+      'Option --outcome must be one of unchanged, resolved, unresolved, skipped, got "lost" (see --help)',
+    ],
+    [
+      ["list", "--limit", "0"],
+      'Option --limit must be a whole number above 0, got "0" (see --help)',
+    ],
+    [
+      ["list", "--since", "2026-02-30"],
+      'Option --since must be a date, a date-time or an age (2026-03-01, 2026-03-01T22:00:00Z, 24h), got "2026-02-30" (see --help)',
+    ],
+    [
+      ["summary", "--format", "xml"],
+      'Option --format must be table, csv or json, got "xml" (see --help)',
+    ],
+    [
+      ["summary", "extra"],
+      "Unexpected argument 'extra'. This command does not take positional arguments (see --help)",
+    ],
+    [["prune"], "Option --older-than is required, for example --older-than 90d (see --help)"],
+    [
+      ["prune", "--older-than", "3m"],
+      'Option --older-than must be a number of days or hours such as 90d or 36h, got "3m" (see --help)',
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const result = await runTask("audit", args, {});
+    assert.deepEqual(
+      [result.code, result.stderr, result.stdout],
+      [2, `${message}\n`, ""],
+      args.join(" "),
+    );
+  }
+});
+
+Deno.test("deno task audit fails with exit code 1 when the database is missing", async () => {
+  const dir = await makeTempDir("audit-cli-");
+  try {
+    for (const args of [["summary"], ["prune", "--older-than", "90d"]]) {
+      const result = await runTask("audit", args, { DB_PATH: `${dir}/none.db` });
+      assert.deepEqual(
+        [result.code, result.stderr, result.stdout],
+        [1, `Cannot open "${dir}/none.db": no such file\n`, ""],
+      );
+    }
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("parseSince() reads dates as UTC midnight, date-times in UTC unless offset, and ages", () => {
+  const now = new Date("2026-03-03T12:00:00.000Z");
+  assert.equal(parseSince("2026-03-01", now), "2026-03-01T00:00:00.000Z");
+  assert.equal(parseSince("2026-03-01T22:30", now), "2026-03-01T22:30:00.000Z");
+  assert.equal(parseSince("2026-03-01 22:30:15Z", now), "2026-03-01T22:30:15.000Z");
+  assert.equal(parseSince("2026-03-01T22:30:00+01:00", now), "2026-03-01T21:30:00.000Z");
+  assert.equal(parseSince("24h", now), "2026-03-02T12:00:00.000Z");
+  assert.equal(parseSince("7d", now), "2026-02-24T12:00:00.000Z");
+  assert.throws(() => parseSince("yesterday", now), TypeError);
+  assert.throws(() => parseSince("2026-13-01", now), TypeError);
+});

@@ -1,0 +1,142 @@
+/**
+ * A throw-away copy of the login index: a temporary SQLite file holding the live database's
+ * `logins` and `suffix_counters`, for runs that must not touch the real thing (the preview).
+ */
+
+import { DatabaseSync } from "node:sqlite";
+import { openDatabase } from "../store/database.ts";
+
+/** The copy, open; {@link IndexCopy.remove} closes and deletes it. */
+export interface IndexCopy {
+  readonly db: DatabaseSync;
+  readonly path: string;
+  /** Logins copied from the live index. */
+  readonly logins: number;
+  /** The distinct source app ids in the live audit, at most two (enough to tell "several"). */
+  readonly appIds: readonly string[];
+  remove(): Promise<void>;
+}
+
+/** The live database cannot be copied; the message says why. */
+export class IndexCopyError extends Error {
+  override name = "IndexCopyError";
+}
+
+// The columns the resolution reads; naming them keeps the copy working when the live file is at
+// an older or newer schema version than this code.
+const LOGIN_COLUMNS =
+  "login_key, login, owner, requested_key, strategy, source, event_id, created_at";
+
+/**
+ * Copies the index of the database at `livePath` into a new temporary file in `dir`. The live
+ * file is opened read-only, so nothing here can write it, and both tables are read in one read
+ * transaction, so the copy is one consistent snapshot even while the service writes. (SQLite's
+ * ATTACH and VACUUM INTO would be shorter, but Deno disables them under scoped permissions.)
+ */
+export async function copyLoginIndex(
+  livePath: string,
+  options: { readonly dir: string },
+): Promise<IndexCopy> {
+  let live: DatabaseSync;
+  try {
+    const info = await Deno.stat(livePath);
+    if (!info.isFile) throw new IndexCopyError(`Cannot read "${livePath}": not a file`);
+    live = new DatabaseSync(livePath, { readOnly: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new IndexCopyError(
+        `Cannot read "${livePath}": no such file (start the service or run "deno task seed" first)`,
+      );
+    }
+    throw error;
+  }
+  let path: string | undefined;
+  let db: DatabaseSync | undefined;
+  try {
+    live.exec("PRAGMA busy_timeout = 5000");
+    await Deno.mkdir(options.dir, { recursive: true });
+    path = await Deno.makeTempFile({ dir: options.dir, prefix: "preview-", suffix: ".db" });
+    db = openDatabase(path);
+    // A scratch file: no crash safety needed, and speed matters for large files.
+    db.exec("PRAGMA journal_mode = MEMORY");
+    db.exec("PRAGMA synchronous = OFF");
+    db.exec("PRAGMA cache_size = -65536");
+    const { logins, appIds } = copyTables(live, db, livePath);
+    const opened = db;
+    const file = path;
+    return {
+      db: opened,
+      path: file,
+      logins,
+      appIds,
+      async remove() {
+        if (opened.isOpen) opened.close();
+        await removeDatabaseFiles(file);
+      },
+    };
+  } catch (error) {
+    if (db?.isOpen) db.close();
+    if (path !== undefined) await removeDatabaseFiles(path);
+    throw error;
+  } finally {
+    live.close();
+  }
+}
+
+function copyTables(live: DatabaseSync, copy: DatabaseSync, livePath: string) {
+  live.exec("BEGIN");
+  copy.exec("BEGIN");
+  try {
+    const tables = live.prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('logins', 'suffix_counters', 'decisions')",
+    ).all().map((row) => (row as { name: string }).name);
+    if (!tables.includes("logins") || !tables.includes("suffix_counters")) {
+      throw new IndexCopyError(`Cannot read "${livePath}": it holds no login index`);
+    }
+    const insertLogin = copy.prepare(
+      `INSERT INTO logins (${LOGIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    let logins = 0;
+    for (const row of live.prepare(`SELECT ${LOGIN_COLUMNS} FROM logins`).iterate()) {
+      const r = row as Record<string, string | null>;
+      insertLogin.run(
+        r.login_key ?? null,
+        r.login ?? null,
+        r.owner ?? null,
+        r.requested_key ?? null,
+        r.strategy ?? null,
+        r.source ?? null,
+        r.event_id ?? null,
+        r.created_at ?? null,
+      );
+      logins++;
+    }
+    const insertCounter = copy.prepare(
+      "INSERT INTO suffix_counters (base_key, next_suffix) VALUES (?, ?)",
+    );
+    for (const row of live.prepare("SELECT base_key, next_suffix FROM suffix_counters").iterate()) {
+      const r = row as { base_key: string; next_suffix: number };
+      insertCounter.run(r.base_key, r.next_suffix);
+    }
+    const appIds = tables.includes("decisions")
+      ? live.prepare(
+        "SELECT DISTINCT app_id AS id FROM decisions WHERE app_id IS NOT NULL LIMIT 2",
+      ).all().map((row) => (row as { id: string }).id)
+      : [];
+    copy.exec("COMMIT");
+    live.exec("COMMIT");
+    return { logins, appIds };
+  } catch (error) {
+    if (copy.isTransaction) copy.exec("ROLLBACK");
+    if (live.isTransaction) live.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+async function removeDatabaseFiles(path: string): Promise<void> {
+  for (const file of [path, `${path}-journal`, `${path}-wal`, `${path}-shm`]) {
+    await Deno.remove(file).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+  }
+}

@@ -1,0 +1,301 @@
+import assert from "node:assert/strict";
+import type { DatabaseSync } from "node:sqlite";
+import { Readable } from "node:stream";
+import { openDatabase } from "../store/database.ts";
+import { copyLoginIndex, IndexCopyError } from "./index_copy.ts";
+import { LoginIndex } from "../decision/login_index.ts";
+import { previewImport, type PreviewOptions, type PreviewReport } from "./preview.ts";
+import { makeTempDir } from "../../tests/_test_utils.ts";
+
+const OPTIONS: PreviewOptions = {
+  idColumn: "employeeId",
+  loginColumn: "userName",
+  middleNameColumn: "middleName",
+  appId: "0oaCsvApp",
+  ownerAttribute: "externalId",
+  middleNameAttribute: "middleName",
+  strategies: ["middle_name", "middle_initial", "numeric_suffix"],
+  at: "2026-03-02T08:00:00.000Z",
+};
+
+const HEADER = "employeeId,userName,firstName,middleName,lastName,email\n";
+
+/** Runs `test` on a fresh migrated database in a temp dir under data/. */
+async function withDatabase(test: (db: DatabaseSync, dir: string) => Promise<void>) {
+  const dir = await makeTempDir("preview-");
+  const db = openDatabase(`${dir}/hook.db`);
+  try {
+    await test(db, dir);
+  } finally {
+    if (db.isOpen) db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function preview(db: DatabaseSync, csv: string, options: Partial<PreviewOptions> = {}) {
+  return previewImport(db, Readable.from([csv]), { ...OPTIONS, ...options });
+}
+
+function counts(report: PreviewReport) {
+  return {
+    rows: report.rows,
+    unchanged: report.unchanged,
+    resolved: report.resolved,
+    byStrategy: Object.fromEntries(report.byStrategy),
+    unresolved: report.unresolved,
+    bad: report.bad,
+  };
+}
+
+Deno.test("previewImport() makes rows of one file collide as one import job does", async () => {
+  await withDatabase(async (db) => {
+    const report = await preview(
+      db,
+      HEADER +
+        "E1,george.smith@example.com,George,Alexander,Smith,g1@example.com\n" +
+        "E2,george.smith@example.com,George,Alexander,Smith,g2@example.com\n" +
+        "E3,george.smith@example.com,George,Alexander,Smith,g3@example.com\n" +
+        "E4,george.smith@example.com,George,,Smith,g4@example.com\n" +
+        "E5,ann.lee@example.com,Ann,,Lee,ann@example.com\n",
+    );
+    assert.deepEqual(counts(report), {
+      rows: 5,
+      unchanged: 2,
+      resolved: 3,
+      byStrategy: { middle_name: 1, middle_initial: 1, numeric_suffix: 1 },
+      unresolved: 0,
+      bad: 0,
+    });
+    const taken = "The login index holds the login for another user";
+    assert.deepEqual(report.plan, [
+      {
+        line: 2,
+        id: "E1",
+        originalLogin: "george.smith@example.com",
+        plannedLogin: "george.smith@example.com",
+        outcome: "unchanged",
+        strategy: null,
+        reason: "",
+      },
+      {
+        line: 3,
+        id: "E2",
+        originalLogin: "george.smith@example.com",
+        plannedLogin: "george.alexander.smith@example.com",
+        outcome: "resolved",
+        strategy: "middle_name",
+        reason: taken,
+      },
+      {
+        line: 4,
+        id: "E3",
+        originalLogin: "george.smith@example.com",
+        plannedLogin: "george.a.smith@example.com",
+        outcome: "resolved",
+        strategy: "middle_initial",
+        reason: taken,
+      },
+      {
+        line: 5,
+        id: "E4",
+        originalLogin: "george.smith@example.com",
+        plannedLogin: "george.smith2@example.com",
+        outcome: "resolved",
+        strategy: "numeric_suffix",
+        reason: taken,
+      },
+      {
+        line: 6,
+        id: "E5",
+        originalLogin: "ann.lee@example.com",
+        plannedLogin: "ann.lee@example.com",
+        outcome: "unchanged",
+        strategy: null,
+        reason: "",
+      },
+    ]);
+    assert.deepEqual(report.warnings, []);
+  });
+});
+
+Deno.test("previewImport() reports unreadable rows by the line they start on and runs the rest", async () => {
+  await withDatabase(async (db) => {
+    const report = await preview(
+      db,
+      HEADER +
+        'E1,"ann.lee@example.com",Ann,"Mary\nKate",Lee,ann@example.com\n' +
+        "E2,,Bo,,Ek,bo@example.com\n" +
+        ",cy.ng@example.com,Cy,,Ng,cy@example.com\n" +
+        "\n" +
+        "E4,too,few\n" +
+        "E5,dee.ox@example.com,Dee,,Ox,dee@example.com\n",
+    );
+    assert.deepEqual(counts(report), {
+      rows: 5,
+      unchanged: 2,
+      resolved: 0,
+      byStrategy: { middle_name: 0, middle_initial: 0, numeric_suffix: 0 },
+      unresolved: 0,
+      bad: 3,
+    });
+    assert.deepEqual(
+      report.plan.map((row) => [row.line, row.id, row.outcome, row.reason]),
+      [
+        [2, "E1", "unchanged", ""],
+        [4, "E2", "bad", "Empty userName"],
+        [5, null, "bad", "Empty employeeId"],
+        [7, null, "bad", "Invalid Record Length: columns length is 6, got 3 on line 7"],
+        [8, "E5", "unchanged", ""],
+      ],
+    );
+  });
+});
+
+Deno.test("previewImport() reports a login no strategy can free as unresolved", async () => {
+  await withDatabase(async (db) => {
+    const report = await preview(
+      db,
+      HEADER + "E1,kim.ro@example.com,Kim,,Ro,a@example.com\n" +
+        "E2,kim.ro@example.com,Kim,,Ro,b@example.com\n",
+      { strategies: ["middle_name"] },
+    );
+    assert.equal(report.unresolved, 1);
+    assert.deepEqual(report.plan[1], {
+      line: 3,
+      id: "E2",
+      originalLogin: "kim.ro@example.com",
+      plannedLogin: null,
+      outcome: "unresolved",
+      strategy: null,
+      reason: "The login index holds the login for another user and no candidate is free: " +
+        "middle_name: No middle name in the app user or Okta user profile",
+    });
+  });
+});
+
+Deno.test("previewImport() gives an owner the login an earlier import gave it", async () => {
+  await withDatabase(async (db) => {
+    const index = new LoginIndex(db);
+    index.reserve({
+      login: "lee.park2@example.com",
+      owner: JSON.stringify(["0oaCsvApp", "externalId", "E7"]),
+      requestedKey: "lee.park@example.com",
+      strategy: "numeric_suffix",
+      source: "hook",
+      eventId: "evt-earlier",
+      at: "2026-03-01T00:00:00.000Z",
+    });
+    const csv = HEADER + "E7,lee.park@example.com,Lee,,Park,lee@example.com\n";
+    const same = await preview(db, csv);
+    assert.deepEqual(same.plan[0], {
+      line: 2,
+      id: "E7",
+      originalLogin: "lee.park@example.com",
+      plannedLogin: "lee.park2@example.com",
+      outcome: "resolved",
+      strategy: "numeric_suffix",
+      reason: "The owner was given this login by an earlier decision",
+    });
+    // Another app's user with the same id is someone else: the login is simply free.
+    const other = await preview(db, csv, { appId: "0oaOtherApp" });
+    assert.equal(other.plan[0]!.plannedLogin, "lee.park@example.com");
+  });
+});
+
+Deno.test("previewImport() reads the id under OWNER_ATTRIBUTE and middle name from the chosen columns", async () => {
+  await withDatabase(async (db) => {
+    const report = await preview(
+      db,
+      "id,login,mn\nA1,jo.day@example.com,Quinn\nA2,jo.day@example.com,Quinn\n",
+      {
+        idColumn: "id",
+        loginColumn: "login",
+        middleNameColumn: "mn",
+        ownerAttribute: "employeeNumber",
+        middleNameAttribute: "middle_name",
+      },
+    );
+    assert.deepEqual(report.plan.map((row) => row.plannedLogin), [
+      "jo.day@example.com",
+      "jo.quinn.day@example.com",
+    ]);
+    const owners = db.prepare("SELECT owner FROM logins ORDER BY login").all();
+    assert.deepEqual(owners.map((row) => row.owner), [
+      JSON.stringify(["0oaCsvApp", "employeeNumber", "A1"]),
+      JSON.stringify(["0oaCsvApp", "employeeNumber", "A2"]),
+    ]);
+  });
+});
+
+Deno.test("previewImport() refuses a header without the login or id column and warns without middle names", async () => {
+  await withDatabase(async (db) => {
+    await assert.rejects(
+      preview(db, "employeeId,login\nE1,a@example.com\n"),
+      {
+        name: "PreviewFormatError",
+        message:
+          'The header has no "userName" column (choose another with --login-column): found "employeeId", "login"',
+      },
+    );
+    await assert.rejects(preview(db, ""), {
+      name: "PreviewFormatError",
+      message: "The file is empty: expected a header row",
+    });
+    const report = await preview(db, "employeeId,userName\nE1,a.b@example.com\n");
+    assert.deepEqual(report.warnings, [
+      'The header has no "middleName" column: no row has a middle name',
+    ]);
+  });
+});
+
+Deno.test("copyLoginIndex() copies logins and counters, leaves the live file byte-identical and deletes the copy", async () => {
+  await withDatabase(async (live, dir) => {
+    const index = new LoginIndex(live);
+    live.exec("BEGIN IMMEDIATE");
+    index.reserve({
+      login: "john.smith@example.com",
+      owner: null,
+      requestedKey: null,
+      strategy: "seed",
+      source: "seed",
+      eventId: null,
+      at: "2026-01-01T00:00:00.000Z",
+    });
+    index.freeSuffixedLogin({ local: "john.smith", domain: "example.com" });
+    live.exec("COMMIT");
+    live.close();
+    const before = await Deno.readFile(`${dir}/hook.db`);
+
+    const copy = await copyLoginIndex(`${dir}/hook.db`, { dir: `${dir}/scratch` });
+    assert.equal(copy.logins, 1);
+    assert.deepEqual(copy.appIds, []);
+    const counters = copy.db.prepare("SELECT base_key, next_suffix FROM suffix_counters").all();
+    assert.deepEqual(counters.map((row) => ({ ...row })), [
+      { base_key: "john.smith@example.com", next_suffix: 3 },
+    ]);
+    copy.db.exec("DELETE FROM logins");
+    await copy.remove();
+
+    assert.deepEqual(await Deno.readFile(`${dir}/hook.db`), before);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/scratch`)], []);
+  });
+});
+
+Deno.test("copyLoginIndex() names a missing database and one without an index", async () => {
+  const dir = await makeTempDir("preview-");
+  try {
+    await assert.rejects(copyLoginIndex(`${dir}/none.db`, { dir }), {
+      name: "IndexCopyError",
+      message: `Cannot read "${dir}/none.db": no such file ` +
+        '(start the service or run "deno task seed" first)',
+    });
+    await Deno.writeTextFile(`${dir}/other.db`, "");
+    await assert.rejects(
+      copyLoginIndex(`${dir}/other.db`, { dir }),
+      new IndexCopyError(`Cannot read "${dir}/other.db": it holds no login index`),
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["other.db"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,84 @@
+// deno-lint-ignore-file no-console -- a command-line entry point talks to its terminal
+/**
+ * `deno task seed FILE.csv`: argument parsing and reporting around {@link seedLogins}.
+ */
+
+import { createReadStream } from "node:fs";
+import { parseArgs } from "node:util";
+import { DATA_DIR, type RawEnv } from "../config.ts";
+import { openDatabase } from "../store/database.ts";
+import { SeedFormatError, seedLogins } from "./seed_logins.ts";
+
+const USAGE = `Usage: deno task seed FILE.csv
+
+Loads existing Okta logins into the login index. The file needs a header row with a "login"
+column, or "Username" as in Okta's user export; other columns are ignored. Safe to run again.
+
+Environment: DB_PATH (default ${DATA_DIR}/import-hook.db)`;
+
+/** Most bad rows listed one by one; the rest are counted. */
+const BAD_ROWS_SHOWN = 20;
+
+/** Runs the seed command; resolves to the exit code (2: bad arguments, 1: failure). */
+export async function runSeed(
+  args: string[],
+  env: RawEnv,
+  out: (line: string) => void = (line) => console.log(line),
+  err: (line: string) => void = (line) => console.error(line),
+): Promise<number> {
+  let file: string;
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: { help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+    });
+    if (values.help) {
+      out(USAGE);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new TypeError("Expected exactly one CSV file");
+    file = positionals[0]!;
+  } catch (error) {
+    err(`${error instanceof Error ? error.message : String(error)} (see --help)`);
+    return 2;
+  }
+
+  const dbPath = env.DB_PATH?.trim() || `${DATA_DIR}/import-hook.db`;
+  let db;
+  try {
+    await Deno.stat(file);
+    db = openDatabase(dbPath);
+  } catch (error) {
+    err(`Cannot seed from "${file}" into "${dbPath}": ${message(error)}`);
+    return 1;
+  }
+  try {
+    const started = performance.now();
+    const report = await seedLogins(db, createReadStream(file), {
+      at: new Date().toISOString(),
+      onProgress: (rows) => err(`... ${rows} rows`),
+    });
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    out(
+      `Seeded ${dbPath} from ${file} (column "${report.column}") in ${seconds} s: ` +
+        `${report.rows} rows, ${report.added} added, ${report.alreadyPresent} already present, ` +
+        `${report.bad.length} bad`,
+    );
+    for (const row of report.bad.slice(0, BAD_ROWS_SHOWN)) out(`  line ${row.line}: ${row.reason}`);
+    if (report.bad.length > BAD_ROWS_SHOWN) {
+      out(`  ... and ${report.bad.length - BAD_ROWS_SHOWN} more bad rows`);
+    }
+    return 0;
+  } catch (error) {
+    const what = error instanceof SeedFormatError ? "" : "stopped: ";
+    err(`Cannot seed from "${file}": ${what}${message(error)}`);
+    return 1;
+  } finally {
+    db.close();
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

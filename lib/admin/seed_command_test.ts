@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { makeTempDir } from "../../tests/_test_utils.ts";
+import { runTask } from "../../tests/_run_task.ts";
+
+/** Runs `test` in a temp dir under data/ with the path of a database file there. */
+async function withDir(test: (dir: string, dbPath: string) => Promise<void>): Promise<void> {
+  const dir = await makeTempDir("seed-");
+  try {
+    await test(dir, `${dir}/hook.db`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function logins(dbPath: string) {
+  const db = new DatabaseSync(dbPath, { readOnly: true });
+  try {
+    return db.prepare(
+      "SELECT login_key AS loginKey, login, owner, strategy, source FROM logins ORDER BY login_key",
+    ).all().map((row) => ({ ...row }));
+  } finally {
+    db.close();
+  }
+}
+
+/** An Okta user export: BOM, CRLF, quoted fields with commas and quotes, an empty login. */
+const OKTA_EXPORT = "\uFEFF" + [
+  "User Id,Username,Display Name,Title",
+  '00u1,ana.lima@example.com,"Lima, Ana",Engineer',
+  '00u2,Zoë.Darcy@Example.com,"Darcy, Zoë","Head of ""Ops"", EMEA"',
+  '00u3,,"Nobody, Nemo",Intern',
+  "00u4, bo.chen@example.com ,Bo Chen,",
+  "",
+].join("\r\n");
+
+Deno.test("deno task seed loads an Okta user export by its Username column", async () => {
+  await withDir(async (dir, dbPath) => {
+    const file = `${dir}/users.csv`;
+    await Deno.writeTextFile(file, OKTA_EXPORT);
+    const result = await runTask("seed", [file], { DB_PATH: dbPath });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, "");
+    const lines = result.stdout.trimEnd().split("\n");
+    assert.equal(lines.length, 2, result.stdout);
+    assert.match(
+      lines[0]!,
+      new RegExp(
+        `^Seeded ${dbPath} from ${file} \\(column "Username"\\) in \\d+\\.\\d s: ` +
+          "4 rows, 3 added, 0 already present, 1 bad$",
+      ),
+    );
+    assert.equal(lines[1], "  line 4: Empty Username");
+    assert.deepEqual(logins(dbPath), [
+      {
+        loginKey: "ana.lima@example.com",
+        login: "ana.lima@example.com",
+        owner: null,
+        strategy: "seed",
+        source: "seed",
+      },
+      {
+        loginKey: "bo.chen@example.com",
+        login: "bo.chen@example.com",
+        owner: null,
+        strategy: "seed",
+        source: "seed",
+      },
+      {
+        loginKey: "zoe.darcy@example.com",
+        login: "Zoë.Darcy@Example.com",
+        owner: null,
+        strategy: "seed",
+        source: "seed",
+      },
+    ]);
+  });
+});
+
+// Fails: csv-parse counts a CRLF inside a quoted field as two lines, so in a CRLF file every
+// embedded line break pushes the reported line of later bad rows one further.
+Deno.test("deno task seed reports the line of a bad row after a quoted field holding a CRLF", async () => {
+  await withDir(async (dir, dbPath) => {
+    const file = `${dir}/users.csv`;
+    await Deno.writeTextFile(
+      file,
+      'Username,Title\r\nana@example.com,"two\r\nlines"\r\n,Intern\r\nbo@example.com,\r\n',
+    );
+    const result = await runTask("seed", [file], { DB_PATH: dbPath });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /: 3 rows, 2 added, 0 already present, 1 bad\n {2}line 4: Empty Username\n$/,
+    );
+  });
+});
+
+Deno.test("deno task seed run twice adds nothing the second time", async () => {
+  await withDir(async (dir, dbPath) => {
+    const file = `${dir}/users.csv`;
+    await Deno.writeTextFile(file, "login\nana@example.com\nANA@example.com\nbo@example.com\n");
+    const first = await runTask("seed", [file], { DB_PATH: dbPath });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /: 3 rows, 2 added, 1 already present, 0 bad\n$/);
+    const second = await runTask("seed", [file], { DB_PATH: dbPath });
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(
+      second.stdout,
+      /\(column "login"\) in [\d.]+ s: 3 rows, 0 added, 3 already present, 0 bad\n$/,
+    );
+    assert.deepEqual(logins(dbPath).map((row) => row.login), ["ana@example.com", "bo@example.com"]);
+  });
+});
+
+Deno.test("deno task seed exits 1 and names the columns when the file has no login column", async () => {
+  await withDir(async (dir, dbPath) => {
+    const file = `${dir}/users.csv`;
+    await Deno.writeTextFile(file, "id,email\n1,ana@example.com\n");
+    const result = await runTask("seed", [file], { DB_PATH: dbPath });
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, "");
+    assert.equal(
+      result.stderr,
+      `Cannot seed from "${file}": The header has no login column: expected "login" or "Username", found "id", "email"\n`,
+    );
+    assert.deepEqual(logins(dbPath), []);
+  });
+});
+
+Deno.test("deno task seed exits 1 on an empty file", async () => {
+  await withDir(async (dir, dbPath) => {
+    const file = `${dir}/empty.csv`;
+    await Deno.writeTextFile(file, "");
+    const result = await runTask("seed", [file], { DB_PATH: dbPath });
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      `Cannot seed from "${file}": The file is empty: expected a header row\n`,
+    );
+  });
+});
+
+Deno.test("deno task seed exits 1 when the file does not exist, creating no database", async () => {
+  await withDir(async (dir, dbPath) => {
+    const file = `${dir}/missing.csv`;
+    const result = await runTask("seed", [file], { DB_PATH: dbPath });
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      new RegExp(`^Cannot seed from "${file}" into "${dbPath}": No such file or directory`),
+    );
+    await assert.rejects(Deno.stat(dbPath), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("deno task seed exits 2 without a file argument", async () => {
+  const result = await runTask("seed", [], {});
+  assert.equal(result.code, 2);
+  assert.equal(result.stdout, "");
+  assert.equal(result.stderr, "Expected exactly one CSV file (see --help)\n");
+});
+
+Deno.test("deno task seed --help prints the usage and exits 0", async () => {
+  const result = await runTask("seed", ["--help"], {});
+  assert.equal(result.code, 0);
+  assert.match(result.stdout, /^Usage: deno task seed FILE\.csv\n/);
+  assert.match(result.stdout, /"Username" as in Okta's user export/);
+});

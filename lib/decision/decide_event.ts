@@ -1,0 +1,70 @@
+/**
+ * One hook event's whole write: answer a replayed eventId from the audit, or resolve the login
+ * and record the decision. Runs inside the caller's write transaction.
+ */
+
+import type { AuditLog, DecisionRecord } from "./audit.ts";
+import type { StrategyName } from "../config.ts";
+import type { HookEvent } from "./hook_event.ts";
+import type { LoginIndex } from "./login_index.ts";
+import { type Reply, resolutionReply } from "./okta_response.ts";
+import { resolveLogin } from "./resolve_login.ts";
+
+/** What the handler needs to answer and log. */
+export interface Decided {
+  readonly reply: Reply;
+  readonly outcome: DecisionRecord["outcome"];
+  /** True when the eventId had been decided before and its reply is sent again. */
+  readonly replayed: boolean;
+}
+
+/** The stores and settings a decision uses. */
+export interface DecideDeps {
+  readonly index: LoginIndex;
+  readonly audit: AuditLog;
+  readonly strategies: readonly StrategyName[];
+}
+
+/** When and how fast: the request's arrival, and a clock in milliseconds for its duration. */
+export interface Timing {
+  readonly receivedAt: string;
+  readonly startedMs: number;
+  readonly nowMs: () => number;
+}
+
+/**
+ * Decides `event` once: the same eventId again (Okta retries once) gets the identical reply and
+ * reserves nothing new.
+ */
+export function decideEvent(event: HookEvent, deps: DecideDeps, timing: Timing): Decided {
+  const stored = deps.audit.findDecision(event.eventId);
+  if (stored !== undefined) return { ...stored, replayed: true };
+
+  const resolution = resolveLogin(event, deps.index, {
+    strategies: deps.strategies,
+    at: timing.receivedAt,
+  });
+  const reply = resolutionReply(resolution);
+  deps.audit.recordDecision({
+    eventId: event.eventId,
+    receivedAt: timing.receivedAt,
+    jobId: event.jobId,
+    appId: event.appId,
+    externalId: event.externalId,
+    owner: event.owner,
+    action: event.action,
+    originalLogin: event.login,
+    finalLogin: resolution.outcome === "unresolved"
+      ? null
+      : resolution.outcome === "skipped"
+      ? event.login
+      : resolution.login,
+    outcome: resolution.outcome,
+    strategy: resolution.outcome === "resolved" ? resolution.strategy : null,
+    reused: "reused" in resolution && resolution.reused,
+    reason: "reason" in resolution ? resolution.reason : null,
+    reply,
+    durationMs: timing.nowMs() - timing.startedMs,
+  });
+  return { reply, outcome: resolution.outcome, replayed: false };
+}

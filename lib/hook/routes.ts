@@ -1,0 +1,202 @@
+/**
+ * The HTTP surface: `POST /hooks/import` runs the pipeline (auth, body, schema, decision, reply),
+ * `GET /healthz` reports readiness, everything else is 404 or 405. One catch turns the unexpected
+ * into a logged, generic 500; no request can stop the service.
+ */
+
+import type { RejectionRecord } from "../decision/audit.ts";
+import type { AuthCheck } from "./auth.ts";
+import type { DecisionStore } from "../store/decision_store.ts";
+import { CommitError } from "../store/group_commit.ts";
+import { readHookEvent } from "../decision/hook_event.ts";
+import { parseHookRequest } from "../decision/hook_schema.ts";
+import type { LogFields, Logger } from "../log.ts";
+import {
+  cause,
+  ERROR_DOMAIN,
+  errorReply,
+  type Reply,
+  toResponse,
+} from "../decision/okta_response.ts";
+import { MAX_BODY_BYTES, readBody } from "./read_body.ts";
+
+/** Path Okta calls. */
+export const HOOK_PATH = "/hooks/import";
+/** Readiness probe path. */
+export const HEALTH_PATH = "/healthz";
+
+/** What the handler works with; built once at start. */
+export interface HandlerDeps {
+  readonly checkAuth: AuthCheck;
+  /** Name of the auth header, for error locations. */
+  readonly authHeader: string;
+  /** Decides and records, committed in groups. */
+  readonly store: Pick<DecisionStore, "decide" | "recordRejection" | "isHealthy">;
+  readonly ownerAttribute: string;
+  readonly middleNameAttribute: string;
+  readonly log: Logger;
+  /** Wall clock, for audit timestamps. */
+  readonly now: () => Date;
+  /** Monotonic milliseconds, for durations. */
+  readonly nowMs: () => number;
+  readonly maxBodyBytes?: number;
+}
+
+/** A request handler for `Deno.serve`. */
+export type Handler = (request: Request, info: Deno.ServeHandlerInfo) => Promise<Response>;
+
+interface Context {
+  readonly request: Request;
+  readonly info: Deno.ServeHandlerInfo;
+  readonly path: string;
+  readonly startedMs: number;
+  readonly received: Date;
+  /** Filled in by the route for the request's log line. */
+  readonly fields: LogFields;
+}
+
+type Route = (ctx: Context, deps: HandlerDeps) => Promise<Response> | Response;
+
+const ROUTES: Record<string, Partial<Record<string, Route>>> = {
+  [HOOK_PATH]: { POST: handleImport },
+  [HEALTH_PATH]: { GET: handleHealth, HEAD: handleHealth },
+};
+
+/** Builds the service's request handler. */
+export function createHandler(deps: HandlerDeps): Handler {
+  return async function handle(request, info) {
+    const startedMs = deps.nowMs();
+    const path = new URL(request.url).pathname;
+    const fields: LogFields = { method: request.method, path };
+    const ctx: Context = { request, info, path, startedMs, received: deps.now(), fields };
+    let response: Response;
+    try {
+      response = await route(ctx, deps);
+    } catch (error) {
+      deps.log.error("Request failed", error, { method: request.method, path });
+      response = toResponse(errorReply(500, "Internal error; the decision was not made"));
+    }
+    deps.log.request({
+      ...fields,
+      status: response.status,
+      ms: Math.round((deps.nowMs() - startedMs) * 100) / 100,
+    });
+    return response;
+  };
+}
+
+function route(ctx: Context, deps: HandlerDeps): Promise<Response> | Response {
+  const methods = ROUTES[ctx.path];
+  if (methods === undefined) return toResponse(errorReply(404, `No route for ${ctx.path}`));
+  const handler = methods[ctx.request.method];
+  if (handler === undefined) {
+    const allow = Object.keys(methods).join(", ");
+    return toResponse(
+      errorReply(405, `Method ${ctx.request.method} is not allowed on ${ctx.path}; use ${allow}`),
+      { allow },
+    );
+  }
+  return handler(ctx, deps);
+}
+
+async function handleHealth(ctx: Context, deps: HandlerDeps): Promise<Response> {
+  const healthy = await deps.store.isHealthy();
+  if (ctx.request.method === "HEAD") return new Response(null, { status: healthy ? 200 : 503 });
+  return healthy
+    ? Response.json({ status: "ok" })
+    : toResponse(errorReply(503, "The database is not available"));
+}
+
+async function handleImport(ctx: Context, deps: HandlerDeps): Promise<Response> {
+  const auth = deps.checkAuth(ctx.request.headers);
+  if (auth !== "ok") {
+    await ctx.request.body?.cancel().catch(() => {});
+    const summary = auth === "missing"
+      ? `Missing ${deps.authHeader} header`
+      : `Wrong ${deps.authHeader} header value`;
+    const reply = errorReply(auth === "missing" ? 401 : 403, summary, [{
+      errorSummary: summary,
+      reason: auth === "missing" ? "MISSING_CREDENTIALS" : "INVALID_CREDENTIALS",
+      locationType: "header",
+      location: deps.authHeader,
+      domain: ERROR_DOMAIN,
+    }]);
+    return reject(ctx, deps, reply, summary, null);
+  }
+
+  const body = await readBody(ctx.request, deps.maxBodyBytes ?? MAX_BODY_BYTES);
+  if (!body.ok) {
+    const reply = errorReply(body.status, body.reason, [cause(body.reason, "INVALID_BODY", "")]);
+    return reject(ctx, deps, reply, body.reason, null);
+  }
+
+  const parsed = parseHookRequest(body.text);
+  if (!parsed.ok) {
+    const causes = parsed.problems.map((p) => cause(p.summary, p.reason, p.location));
+    const reason = `${parsed.summary}: ${
+      parsed.problems.map((p) => p.location === "" ? p.summary : `${p.location}: ${p.summary}`)
+        .join("; ")
+    }`;
+    return reject(ctx, deps, errorReply(400, parsed.summary, causes), reason, eventIdOf(body.text));
+  }
+
+  const event = readHookEvent(parsed.value, deps);
+  ctx.fields.eventId = event.eventId;
+  try {
+    const decided = await deps.store.decide(event, {
+      receivedAt: ctx.received.toISOString(),
+      elapsedMs: deps.nowMs() - ctx.startedMs,
+    });
+    ctx.fields.outcome = decided.outcome;
+    if (decided.replayed) ctx.fields.replayed = true;
+    return toResponse(decided.reply);
+  } catch (error) {
+    if (!(error instanceof CommitError)) throw error;
+    deps.log.error("Decision not committed; answering 503 so Okta retries", error, {
+      eventId: event.eventId,
+    });
+    return toResponse(errorReply(503, "Temporary failure storing the decision; retry"), {
+      "retry-after": "1",
+    });
+  }
+}
+
+/** Answers a refused request and records the refusal, without its body or secret. */
+async function reject(
+  ctx: Context,
+  deps: HandlerDeps,
+  reply: Reply,
+  reason: string,
+  eventId: string | null,
+): Promise<Response> {
+  const record: RejectionRecord = {
+    receivedAt: ctx.received.toISOString(),
+    status: reply.status,
+    reason,
+    remoteAddr: "hostname" in ctx.info.remoteAddr ? ctx.info.remoteAddr.hostname : null,
+    method: ctx.request.method,
+    path: ctx.path,
+    eventId,
+  };
+  ctx.fields.rejected = reason;
+  if (eventId !== null) ctx.fields.eventId = eventId;
+  try {
+    await deps.store.recordRejection(record);
+  } catch (error) {
+    // The refusal stands even if it could not be written down.
+    deps.log.error("Could not record a rejection", error, { status: reply.status });
+  }
+  return toResponse(reply);
+}
+
+/** The eventId of a body that failed the schema, when one can be read, for the audit. */
+function eventIdOf(text: string): string | null {
+  try {
+    const json: unknown = JSON.parse(text);
+    if (typeof json !== "object" || json === null || !Object.hasOwn(json, "eventId")) return null;
+    const id = (json as { eventId: unknown }).eventId;
+    return typeof id === "string" && id.length <= 200 ? id : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Starts the whole service from a validated config: credentials, database, handler, HTTPS
+ * listener; and stops it cleanly (stop accepting, finish requests in flight, commit, close).
+ */
+
+import { join } from "node:path";
+import { createAuthCheck } from "./auth.ts";
+import type { Config } from "../config.ts";
+import { openDecisionStore } from "../store/decision_store.ts";
+import { ensureDevCertificate, ensureDevSecret, type TlsPair } from "./dev_credentials.ts";
+import type { Logger } from "../log.ts";
+import { createHandler } from "./routes.ts";
+
+/** Where generated development files go, relative to the data directory. */
+export const DEV_FILES = {
+  secret: "hook-secret",
+  cert: "dev-cert.pem",
+  key: "dev-key.pem",
+} as const;
+
+/** Options beyond the config: where to keep generated files, and seams for tests. */
+export interface ServiceOptions {
+  /** Directory for generated development credentials. */
+  readonly dataDir: string;
+  readonly log: Logger;
+  /** How long to wait for another process's write lock, in milliseconds. */
+  readonly busyTimeoutMs?: number;
+}
+
+/** A running service. */
+export interface RunningService {
+  /** The bound address (the real port when the config asked for port 0). */
+  readonly addr: Deno.NetAddr;
+  /** The certificate served, PEM, so local clients can trust it. */
+  readonly certificate: string;
+  /** Stops accepting, lets requests in flight finish, commits, closes the database. */
+  stop(): Promise<void>;
+  /** Resolves once the service has stopped. */
+  readonly finished: Promise<void>;
+}
+
+/** Starts the service described by `config`. */
+export async function startService(
+  config: Config,
+  options: ServiceOptions,
+): Promise<RunningService> {
+  const { log } = options;
+  const secrets = config.authSecrets ?? [await devSecret(options)];
+  const tls = config.tls === null ? await devCertificate(options) : await readTls(config.tls);
+
+  const store = await openDecisionStore({
+    dbPath: config.dbPath,
+    busyTimeoutMs: options.busyTimeoutMs ?? 2000,
+    strategies: config.strategies,
+    groupCommitMax: config.groupCommitMax,
+    groupCommitWindowMs: config.groupCommitWindowMs,
+  }, { onError: (message, error) => log.error(message, error) });
+  const handler = createHandler({
+    checkAuth: createAuthCheck(secrets, config.authHeader),
+    authHeader: config.authHeader,
+    store,
+    ownerAttribute: config.ownerAttribute,
+    middleNameAttribute: config.middleNameAttribute,
+    log,
+    now: () => new Date(),
+    nowMs: () => performance.now(),
+  });
+
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      port: config.port,
+      hostname: config.hostname,
+      cert: tls.cert,
+      key: tls.key,
+      onListen: () => {},
+      onError: (error) => {
+        log.error("Request failed outside the handler", error);
+        return new Response(null, { status: 500 });
+      },
+    }, handler);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+
+  const finished = server.finished.then(async () => {
+    await store.close();
+    log.info("Stopped");
+  });
+  log.info("Listening", {
+    url: `https://${displayHost(server.addr.hostname)}:${server.addr.port}/hooks/import`,
+    db: config.dbPath,
+    authHeader: config.authHeader,
+    secrets: secrets.length,
+    ownerAttribute: config.ownerAttribute,
+    strategies: config.strategies.join(","),
+  });
+  return {
+    addr: server.addr,
+    certificate: tls.cert,
+    finished,
+    async stop() {
+      await server.shutdown();
+      await finished;
+    },
+  };
+}
+
+async function devSecret(options: ServiceOptions): Promise<string> {
+  const path = join(options.dataDir, DEV_FILES.secret);
+  const { value, created } = await ensureDevSecret(path);
+  options.log.info(
+    created ? "Generated a development hook secret" : "Using the development hook secret",
+    { file: path, hint: "Set HOOK_AUTH_SECRET in production" },
+  );
+  return value;
+}
+
+async function devCertificate(options: ServiceOptions): Promise<TlsPair> {
+  const cert = join(options.dataDir, DEV_FILES.cert);
+  const key = join(options.dataDir, DEV_FILES.key);
+  const { value, created } = await ensureDevCertificate(cert, key);
+  options.log.info(
+    created
+      ? "Generated a self-signed development certificate"
+      : "Using the self-signed development certificate",
+    {
+      cert,
+      key,
+      hint: "Okta needs a publicly trusted certificate: set TLS_CERT_FILE and TLS_KEY_FILE",
+    },
+  );
+  return value;
+}
+
+async function readTls(files: { certFile: string; keyFile: string }): Promise<TlsPair> {
+  return {
+    cert: await readSetting(files.certFile, "TLS_CERT_FILE"),
+    key: await readSetting(files.keyFile, "TLS_KEY_FILE"),
+  };
+}
+
+async function readSetting(path: string, variable: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new Error(`Cannot read ${variable}: "${path}": ${detail}`);
+  }
+}
+
+function displayHost(hostname: string): string {
+  if (hostname === "0.0.0.0" || hostname === "::") return "localhost";
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}

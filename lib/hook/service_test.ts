@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { parseConfig } from "../config.ts";
+import { silentLogger } from "../log.ts";
+import { DEV_FILES, startService } from "./service.ts";
+import {
+  assertUnchanged,
+  makeHookRequest,
+  makeTempDir,
+  TEST_SECRET,
+} from "../../tests/_test_utils.ts";
+
+async function withDir(test: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await makeTempDir("service-");
+  try {
+    await test(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function config(dir: string, env: Record<string, string> = {}) {
+  return { ...parseConfig({ HOSTNAME: "127.0.0.1", DB_PATH: `${dir}/hook.db`, ...env }), port: 0 };
+}
+
+Deno.test("startService() without a secret or TLS files generates them in the data directory", async () => {
+  await withDir(async (dir) => {
+    const service = await startService(config(dir), { dataDir: dir, log: silentLogger });
+    const client = Deno.createHttpClient({ caCerts: [service.certificate] });
+    try {
+      const secret = (await Deno.readTextFile(`${dir}/${DEV_FILES.secret}`)).trim();
+      assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
+      assert.equal((await Deno.stat(`${dir}/${DEV_FILES.secret}`)).mode! & 0o777, 0o600);
+      assert.equal((await Deno.stat(`${dir}/${DEV_FILES.key}`)).mode! & 0o777, 0o600);
+      assert.equal(await Deno.readTextFile(`${dir}/${DEV_FILES.cert}`), service.certificate);
+
+      const url = `https://localhost:${service.addr.port}/hooks/import`;
+      const post = (authorization: string) =>
+        fetch(url, {
+          client,
+          method: "POST",
+          headers: { authorization, "content-type": "application/json" },
+          body: JSON.stringify(makeHookRequest({ login: "gen@example.com" })),
+        });
+      const refused = await post(TEST_SECRET);
+      assert.equal(refused.status, 403);
+      await refused.body?.cancel();
+      await assertUnchanged(await post(secret));
+    } finally {
+      client.close();
+      await service.stop();
+    }
+
+    // A restart reuses the generated files.
+    const again = await startService(config(dir), { dataDir: dir, log: silentLogger });
+    try {
+      assert.equal(again.certificate, service.certificate);
+    } finally {
+      await again.stop();
+    }
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((entry) => entry.name).filter((n) => !n.startsWith("hook.db"))
+        .sort(),
+      [DEV_FILES.cert, DEV_FILES.key, DEV_FILES.secret].sort(),
+    );
+  });
+});
+
+Deno.test("startService() names TLS_CERT_FILE when the certificate file cannot be read", async () => {
+  await withDir(async (dir) => {
+    const env = { TLS_CERT_FILE: `${dir}/missing.pem`, TLS_KEY_FILE: `${dir}/key.pem` };
+    await assert.rejects(
+      startService(config(dir, env), { dataDir: dir, log: silentLogger }),
+      (error: unknown) =>
+        error instanceof Error &&
+        error.message.startsWith(`Cannot read TLS_CERT_FILE: "${dir}/missing.pem": `),
+    );
+    await assert.rejects(Deno.stat(`${dir}/hook.db`), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("stop() lets a request in flight finish and commit before the service closes", async () => {
+  await withDir(async (dir) => {
+    const service = await startService(config(dir, { HOOK_AUTH_SECRET: TEST_SECRET }), {
+      dataDir: dir,
+      log: silentLogger,
+    });
+    const client = Deno.createHttpClient({ caCerts: [service.certificate] });
+    try {
+      const body = new TextEncoder().encode(
+        JSON.stringify(makeHookRequest({ login: "late@example.com", eventId: "evt-late" })),
+      );
+      const half = Math.floor(body.length / 2);
+      let sendRest!: () => void;
+      const restReady = new Promise<void>((resolve) => (sendRest = resolve));
+      let firstSent!: () => void;
+      const firstPulled = new Promise<void>((resolve) => (firstSent = resolve));
+      let step = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (step === 0) {
+            controller.enqueue(body.slice(0, half));
+            firstSent();
+          } else if (step === 1) {
+            await restReady;
+            controller.enqueue(body.slice(half));
+          } else {
+            controller.close();
+          }
+          step++;
+        },
+      });
+      const response = fetch(`https://localhost:${service.addr.port}/hooks/import`, {
+        client,
+        method: "POST",
+        headers: { authorization: TEST_SECRET, "content-type": "application/json" },
+        body: stream,
+      });
+      await firstPulled;
+      // Give the server time to receive the headers and start reading the body.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      let stopped = false;
+      const stopping = service.stop().then(() => (stopped = true));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(stopped, false);
+      sendRest();
+      await assertUnchanged(await response);
+      await stopping;
+      assert.equal(stopped, true);
+    } finally {
+      client.close();
+      await service.stop().catch(() => {});
+    }
+    const db = new DatabaseSync(`${dir}/hook.db`, { readOnly: true });
+    try {
+      assert.deepEqual(
+        { ...db.prepare("SELECT event_id, outcome, final_login FROM decisions").get() },
+        { event_id: "evt-late", outcome: "unchanged", final_login: "late@example.com" },
+      );
+    } finally {
+      db.close();
+    }
+  });
+});

@@ -1,0 +1,223 @@
+import assert from "node:assert/strict";
+import type { DatabaseSync } from "node:sqlite";
+import { openDatabase } from "../store/database.ts";
+import { LoginIndex } from "../decision/login_index.ts";
+import { OktaApiError, OktaClient, parseOktaEnv } from "./okta_api.ts";
+import { SYNC_PASSES, syncLogins, syncOwner, userLogin } from "./sync_logins.ts";
+import { type FakeOkta, makeUsers, startFakeOkta } from "../../tests/_fake_okta.ts";
+import { makeTempDir } from "../../tests/_test_utils.ts";
+
+const TOKEN = "00fakeToken-0123456789abcdef";
+const RUN_1 = "2025-01-01T00:00:00.000Z";
+const RUN_2 = "2025-01-02T00:00:00.000Z";
+
+interface Setup {
+  readonly fake: FakeOkta;
+  readonly db: DatabaseSync;
+  readonly client: OktaClient;
+}
+
+/** A fake Okta, a fresh database and a client whose waits return at once. */
+async function withSetup(
+  options: Parameters<typeof startFakeOkta>[0],
+  test: (setup: Setup) => Promise<void>,
+): Promise<void> {
+  const dir = await makeTempDir("sync-");
+  const fake = await startFakeOkta(options);
+  const db = openDatabase(`${dir}/hook.db`);
+  try {
+    const target = parseOktaEnv({ OKTA_ORG_URL: fake.url, OKTA_API_TOKEN: TOKEN });
+    const client = new OktaClient(target, { sleep: () => Promise.resolve() });
+    await test({ fake, db, client });
+  } finally {
+    db.close();
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+type Row = Record<string, unknown>;
+
+function rows(db: DatabaseSync): Row[] {
+  return db.prepare(
+    `SELECT login_key, login, owner, requested_key, strategy, source, okta_user_id, seen_at,
+            created_at FROM logins ORDER BY login_key`,
+  ).all().map((row) => ({ ...row }));
+}
+
+function reserve(db: DatabaseSync, login: string, owner: string | null, source: string): void {
+  new LoginIndex(db).reserve({
+    login,
+    owner,
+    requestedKey: owner === null ? null : login.toLowerCase(),
+    strategy: source === "seed" ? "seed" : "unchanged",
+    source,
+    eventId: null,
+    at: "2024-12-31T00:00:00.000Z",
+  });
+}
+
+Deno.test("syncLogins() loads every user over several pages, deprovisioned users included", async () => {
+  const users = [
+    ...makeUsers(5),
+    ...makeUsers(2, "SUSPENDED", 5),
+    ...makeUsers(2, "DEPROVISIONED", 7),
+  ];
+  await withSetup({ token: TOKEN, users, pageSize: 2 }, async ({ fake, db, client }) => {
+    const progress: string[] = [];
+    const report = await syncLogins(db, client, {
+      startedAt: RUN_1,
+      prune: false,
+      onProgress: (p) => progress.push(`${p.pass}:${p.users}`),
+    });
+    assert.deepEqual(report, {
+      pages: 5,
+      users: 9,
+      added: 9,
+      updated: 0,
+      withoutLogin: 0,
+      deprovisioned: 2,
+      pruned: null,
+      pruneSkipped: null,
+    });
+    assert.deepEqual(progress, [
+      "plain list:2",
+      "plain list:4",
+      "plain list:6",
+      "plain list:7",
+      "DEPROVISIONED search:9",
+    ]);
+    assert.deepEqual(rows(db)[0], {
+      login_key: "user0@example.com",
+      login: "user0@example.com",
+      owner: JSON.stringify(["okta", "00u0000"]),
+      requested_key: null,
+      strategy: "sync",
+      source: "sync",
+      okta_user_id: "00u0000",
+      seen_at: RUN_1,
+      created_at: RUN_1,
+    });
+    assert.deepEqual(rows(db).map((r) => r.okta_user_id), users.map((u) => u.id));
+    // The second pass asks for DEPROVISIONED users by search; the projection asks for less.
+    assert.equal(fake.requests[0]!.url, SYNC_PASSES[0]!.path);
+    assert.equal(
+      fake.requests.at(-1)!.url,
+      "/api/v1/users?search=status%20eq%20%22DEPROVISIONED%22&limit=200&fields=id%2Cstatus%2Cprofile%3A(login)",
+    );
+  });
+});
+
+Deno.test("syncLogins() keeps the owner of a login the hook or a seed recorded, adding Okta's id", async () => {
+  const users = [
+    { id: "00uA", status: "ACTIVE", login: "zoe.darcy@example.com" },
+    { id: "00uB", status: "ACTIVE", login: "seeded@example.com" },
+    { id: "00uC", status: "ACTIVE", login: "new@example.com" },
+  ];
+  await withSetup({ token: TOKEN, users }, async ({ db, client }) => {
+    // Held by an app user; Okta spells it without the diaeresis but it is the same login.
+    reserve(db, "Zoë.Darcy@example.com", '["0oaApp","E-17"]', "hook");
+    reserve(db, "seeded@example.com", null, "seed");
+    const report = await syncLogins(db, client, { startedAt: RUN_1, prune: false });
+    assert.equal(report.added, 1);
+    assert.equal(report.updated, 2);
+    const byLogin = Object.fromEntries(rows(db).map((r) => [r.login, r]));
+    assert.deepEqual(
+      [byLogin["Zoë.Darcy@example.com"]!.owner, byLogin["Zoë.Darcy@example.com"]!.source],
+      ['["0oaApp","E-17"]', "hook"],
+    );
+    assert.equal(byLogin["Zoë.Darcy@example.com"]!.okta_user_id, "00uA");
+    assert.equal(byLogin["Zoë.Darcy@example.com"]!.seen_at, RUN_1);
+    assert.deepEqual(
+      [byLogin["seeded@example.com"]!.owner, byLogin["seeded@example.com"]!.strategy],
+      [null, "seed"],
+    );
+    assert.equal(byLogin["seeded@example.com"]!.okta_user_id, "00uB");
+    assert.equal(byLogin["new@example.com"]!.owner, syncOwner("00uC"));
+  });
+});
+
+Deno.test("syncLogins() run again adds nothing and marks every login seen by the new run", async () => {
+  await withSetup({ token: TOKEN, users: makeUsers(3) }, async ({ db, client }) => {
+    await syncLogins(db, client, { startedAt: RUN_1, prune: false });
+    const report = await syncLogins(db, client, { startedAt: RUN_2, prune: false });
+    assert.equal(report.added, 0);
+    assert.equal(report.updated, 3);
+    assert.deepEqual(rows(db).map((r) => [r.seen_at, r.created_at]), [
+      [RUN_2, RUN_1],
+      [RUN_2, RUN_1],
+      [RUN_2, RUN_1],
+    ]);
+  });
+});
+
+Deno.test("syncLogins() with prune releases only synced logins Okta no longer has", async () => {
+  await withSetup({ token: TOKEN, users: makeUsers(3) }, async ({ fake, db, client }) => {
+    await syncLogins(db, client, { startedAt: RUN_1, prune: false });
+    reserve(db, "hooked@example.com", '["0oaApp","E-1"]', "hook");
+    reserve(db, "seeded@example.com", null, "seed");
+    fake.users = makeUsers(2); // user2 is gone from Okta
+
+    const kept = await syncLogins(db, client, { startedAt: RUN_2, prune: false });
+    assert.equal(kept.pruned, null);
+    assert.equal(rows(db).length, 5);
+
+    const pruned = await syncLogins(db, client, { startedAt: RUN_2, prune: true });
+    assert.equal(pruned.pruned, 1);
+    assert.deepEqual(rows(db).map((r) => r.login), [
+      "hooked@example.com",
+      "seeded@example.com",
+      "user0@example.com",
+      "user1@example.com",
+    ]);
+  });
+});
+
+Deno.test("syncLogins() prunes nothing when a pass fails, keeping the pages already written", async () => {
+  const users = [...makeUsers(4), ...makeUsers(1, "DEPROVISIONED", 4)];
+  await withSetup({ token: TOKEN, users, pageSize: 2 }, async ({ fake, db, client }) => {
+    await syncLogins(db, client, { startedAt: RUN_1, prune: false });
+    // The first pass's two pages succeed, then the deprovisioned pass fails for good.
+    const failing = new OktaClient(
+      parseOktaEnv({ OKTA_ORG_URL: fake.url, OKTA_API_TOKEN: TOKEN }),
+      {
+        sleep: () => Promise.resolve(),
+        fetch: (input, init) =>
+          String(input).includes("DEPROVISIONED")
+            ? Promise.resolve(new Response("{}", { status: 500 }))
+            : fetch(input, init),
+      },
+    );
+    await assert.rejects(
+      syncLogins(db, failing, { startedAt: RUN_2, prune: true }),
+      (error: unknown) => error instanceof OktaApiError && error.status === 500,
+    );
+    assert.equal(rows(db).length, 5);
+    assert.deepEqual(
+      rows(db).map((r) => r.seen_at),
+      [RUN_2, RUN_2, RUN_2, RUN_2, RUN_1],
+    );
+  });
+});
+
+Deno.test("syncLogins() does not prune when Okta lists no users (a wrong org would wipe the index)", async () => {
+  await withSetup({ token: TOKEN, users: makeUsers(2) }, async ({ fake, db, client }) => {
+    await syncLogins(db, client, { startedAt: RUN_1, prune: false });
+    fake.users = [];
+    const report = await syncLogins(db, client, { startedAt: RUN_2, prune: true });
+    assert.equal(report.pruned, null);
+    assert.equal(report.pruneSkipped, "Okta listed no users");
+    assert.equal(rows(db).length, 2);
+  });
+});
+
+Deno.test("userLogin() skips users without an id or a login", () => {
+  assert.deepEqual(userLogin({ id: "00u1", profile: { login: " a@b.c " } }), {
+    id: "00u1",
+    login: "a@b.c",
+  });
+  assert.equal(userLogin({ id: "00u1", profile: {} }), null);
+  assert.equal(userLogin({ profile: { login: "a@b.c" } }), null);
+  assert.equal(userLogin({ id: "00u1", profile: null }), null);
+  assert.equal(userLogin("x"), null);
+});

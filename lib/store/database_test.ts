@@ -1,0 +1,160 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { openDatabase, SCHEMA_VERSION } from "./database.ts";
+import { makeTempDir } from "../../tests/_test_utils.ts";
+
+async function withDir(test: (dbPath: string) => Promise<void> | void): Promise<void> {
+  const dir = await makeTempDir("database-");
+  try {
+    await test(`${dir}/hook.db`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function pragma(db: DatabaseSync, name: string): unknown {
+  return Object.values(db.prepare(`PRAGMA ${name}`).get()!)[0];
+}
+
+function schemaObjects(db: DatabaseSync): string[] {
+  return db.prepare(
+    "SELECT type || ' ' || name AS o FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+  ).all().map((row) => String(row.o));
+}
+
+const OBJECTS = [
+  "index decisions_by_job",
+  "index decisions_by_time",
+  "index logins_by_owner",
+  "index logins_seen_by_sync",
+  "index rejections_by_time",
+  "table decisions",
+  "table logins",
+  "table rejections",
+  "table suffix_counters",
+  "view job_summary",
+  "view login_changes",
+  "view rejections_by_day",
+];
+
+Deno.test("openDatabase() migrates a fresh file to SCHEMA_VERSION", async () => {
+  await withDir((dbPath) => {
+    assert.equal(SCHEMA_VERSION, 4);
+    const db = openDatabase(dbPath);
+    try {
+      assert.equal(pragma(db, "user_version"), 4);
+      assert.deepEqual(schemaObjects(db), OBJECTS);
+      assert.equal(db.isTransaction, false);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+Deno.test("openDatabase() sets WAL, synchronous=FULL and the busy timeout", async () => {
+  await withDir((dbPath) => {
+    const db = openDatabase(dbPath, { busyTimeoutMs: 1234.7 });
+    try {
+      assert.equal(pragma(db, "journal_mode"), "wal");
+      assert.equal(pragma(db, "synchronous"), 2); // FULL
+      assert.equal(pragma(db, "busy_timeout"), 1234);
+    } finally {
+      db.close();
+    }
+    const defaults = openDatabase(dbPath);
+    try {
+      assert.equal(pragma(defaults, "busy_timeout"), 5000);
+    } finally {
+      defaults.close();
+    }
+  });
+});
+
+Deno.test("openDatabase() reopens a migrated file without changing it", async () => {
+  await withDir((dbPath) => {
+    const first = openDatabase(dbPath);
+    first.exec(
+      "INSERT INTO logins (login_key, login, strategy, source, created_at) VALUES ('a@x.com', 'A@x.com', 'seed', 'seed', 't')",
+    );
+    first.close();
+    const again = openDatabase(dbPath);
+    try {
+      assert.equal(pragma(again, "user_version"), 4);
+      assert.deepEqual(schemaObjects(again), OBJECTS);
+      assert.deepEqual(
+        again.prepare("SELECT login_key, login FROM logins").all().map((row) => ({ ...row })),
+        [{ login_key: "a@x.com", login: "A@x.com" }],
+      );
+    } finally {
+      again.close();
+    }
+  });
+});
+
+Deno.test("openDatabase() migrates a version 1 file up, keeping its rows", async () => {
+  await withDir((dbPath) => {
+    const db = openDatabase(dbPath);
+    // Back to version 1: undo what versions 2 to 4 did.
+    db.exec(`
+      DROP VIEW job_summary; DROP VIEW login_changes; DROP VIEW rejections_by_day;
+      DROP INDEX logins_seen_by_sync;
+      CREATE INDEX decisions_by_original_login ON decisions (original_login);
+      CREATE INDEX decisions_by_final_login ON decisions (final_login);
+      ALTER TABLE logins DROP COLUMN okta_user_id; ALTER TABLE logins DROP COLUMN seen_at;
+      INSERT INTO logins (login_key, login, strategy, source, created_at)
+        VALUES ('a@x.com', 'a@x.com', 'seed', 'seed', 't');
+      PRAGMA user_version = 1;
+    `);
+    db.close();
+    const migrated = openDatabase(dbPath);
+    try {
+      assert.equal(pragma(migrated, "user_version"), 4);
+      assert.deepEqual(schemaObjects(migrated), OBJECTS);
+      assert.deepEqual(
+        { ...migrated.prepare("SELECT login, okta_user_id, seen_at FROM logins").get() },
+        { login: "a@x.com", okta_user_id: null, seen_at: null },
+      );
+    } finally {
+      migrated.close();
+    }
+  });
+});
+
+Deno.test("openDatabase() refuses a file with a newer schema and leaves it untouched", async () => {
+  await withDir((dbPath) => {
+    const newer = new DatabaseSync(dbPath);
+    newer.exec("PRAGMA user_version = 5");
+    newer.close();
+    assert.throws(
+      () => openDatabase(dbPath),
+      (error: unknown) =>
+        error instanceof RangeError &&
+        error.message ===
+          "Cannot use the database: its schema version 5 is newer than this service's 4",
+    );
+    const check = new DatabaseSync(dbPath);
+    try {
+      assert.equal(pragma(check, "user_version"), 5);
+      assert.deepEqual(schemaObjects(check), []);
+    } finally {
+      check.close();
+    }
+  });
+});
+
+Deno.test("openDatabase() indexes only sync rows by seen_at, for sync --prune", async () => {
+  await withDir((dbPath) => {
+    const db = openDatabase(dbPath);
+    try {
+      const plan = db.prepare(
+        "EXPLAIN QUERY PLAN DELETE FROM logins WHERE source = 'sync' AND (seen_at IS NULL OR seen_at < ?)",
+      ).all().map((row) => String(row.detail));
+      assert.deepEqual(plan, ["SCAN logins USING INDEX logins_seen_by_sync"]);
+      const sql = db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'logins_seen_by_sync'")
+        .get() as { sql: string };
+      assert.match(sql.sql, /WHERE source = 'sync'$/);
+    } finally {
+      db.close();
+    }
+  });
+});

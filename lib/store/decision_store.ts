@@ -1,0 +1,246 @@
+/**
+ * Where decisions are made and written: a worker thread that owns the database connection (see
+ * lib/decision_worker.ts). The serving thread queues each decision here; one group at a time goes
+ * to the worker, which runs it in one transaction and answers after its COMMIT and fsync. While
+ * the worker waits on the disk, the serving thread keeps reading and parsing requests, and they
+ * form the next group: groups grow with the load, and a lone request is sent at once.
+ */
+
+import type { RejectionRecord } from "../decision/audit.ts";
+import type { StrategyName } from "../config.ts";
+import type { Decided } from "../decision/decide_event.ts";
+import { CommitError } from "./group_commit.ts";
+import type { HookEvent } from "../decision/hook_event.ts";
+
+/** How the worker opens the database, and how groups are bounded. */
+export interface StoreSettings {
+  readonly dbPath: string;
+  /** How long to wait for another process's write lock, in milliseconds. */
+  readonly busyTimeoutMs: number;
+  readonly strategies: readonly StrategyName[];
+  /** Most decisions in one transaction. */
+  readonly groupCommitMax: number;
+  /** How long a request arriving at an idle store waits for company, in milliseconds. */
+  readonly groupCommitWindowMs: number;
+}
+
+/** One piece of a group: a decision, or a refused request to record. */
+export type StoreItem =
+  | {
+    readonly kind: "decide";
+    readonly event: HookEvent;
+    readonly receivedAt: string;
+    /** Milliseconds since the request arrived (for `duration_ms`). */
+    readonly elapsedMs: number;
+  }
+  | { readonly kind: "reject"; readonly record: RejectionRecord };
+
+/** How one item of a committed group ended. */
+export type ItemResult =
+  | { readonly ok: true; readonly value: Decided | null }
+  | { readonly ok: false; readonly message: string };
+
+/** Messages to the worker. */
+export type ToWorker =
+  | { readonly kind: "open"; readonly settings: StoreSettings }
+  | { readonly kind: "group"; readonly items: readonly StoreItem[] }
+  | { readonly kind: "ping" }
+  | { readonly kind: "close" };
+
+/** Messages from the worker, each answering the oldest message of its kind. */
+export type FromWorker =
+  | { readonly kind: "opened" }
+  | { readonly kind: "failed"; readonly message: string }
+  | { readonly kind: "committed"; readonly results: readonly ItemResult[] }
+  | { readonly kind: "not-committed"; readonly message: string; readonly cause: string }
+  | { readonly kind: "pong"; readonly ok: boolean }
+  | { readonly kind: "closed" };
+
+interface Pending {
+  readonly item: StoreItem;
+  /** When it was queued (this thread's clock), to add its wait to `elapsedMs` when sent. */
+  readonly queuedMs: number;
+  readonly resolve: (value: Decided | null) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Decides and records, durably, off the serving thread. */
+export interface DecisionStore {
+  /**
+   * Decides `event` in the next group; settles once that group is committed, with the decision,
+   * or with a {@link CommitError} when the group could not be committed (nothing of it was kept).
+   */
+  decide(event: HookEvent, timing: { receivedAt: string; elapsedMs: number }): Promise<Decided>;
+  /** Records a refused request in the next group. */
+  recordRejection(record: RejectionRecord): Promise<void>;
+  /** True when the worker runs and its connection answers a query. */
+  isHealthy(): Promise<boolean>;
+  /** Commits what is queued, closes the database and ends the worker. */
+  close(): Promise<void>;
+}
+
+/** What the store reports, for logs, tests and benchmarks. */
+export interface StoreHooks {
+  /** The worker failed; every waiting and later item was refused. */
+  readonly onError?: (message: string, error: unknown) => void;
+  /** A group came back from the worker: its size, and whether it was committed. */
+  readonly onGroup?: (size: number, committed: boolean) => void;
+}
+
+/** The database worker's module (lib/decision_worker.ts). */
+export const DECISION_WORKER_URL: URL = new URL("./decision_worker.ts", import.meta.url);
+
+/**
+ * Starts the worker and opens (and migrates) the database there; rejects if it cannot.
+ * `workerUrl` is for tests that need a worker which fails.
+ */
+export async function openDecisionStore(
+  settings: StoreSettings,
+  hooks: StoreHooks = {},
+  workerUrl: URL = DECISION_WORKER_URL,
+): Promise<DecisionStore> {
+  const worker = new Worker(workerUrl.href, { type: "module" });
+  const store = new WorkerStore(worker, settings, hooks);
+  await store.opened;
+  return store;
+}
+
+class WorkerStore implements DecisionStore {
+  readonly opened: Promise<void>;
+  readonly #worker: Worker;
+  readonly #settings: StoreSettings;
+  readonly #hooks: StoreHooks;
+  #queue: Pending[] = [];
+  /** The group the worker is committing, if any: at most one at a time. */
+  #inFlight: Pending[] | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #pings: ((ok: boolean) => void)[] = [];
+  /** Set once the worker failed or closed: every later item is refused. */
+  #ended: string | null = null;
+  #whenClosed: PromiseWithResolvers<void> = Promise.withResolvers();
+  #drained: PromiseWithResolvers<void> | null = null;
+  #opened: PromiseWithResolvers<void> = Promise.withResolvers();
+
+  constructor(worker: Worker, settings: StoreSettings, hooks: StoreHooks) {
+    this.#worker = worker;
+    this.#settings = settings;
+    this.#hooks = hooks;
+    this.opened = this.#opened.promise;
+    worker.onmessage = (message: MessageEvent<FromWorker>) => this.#receive(message.data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.#fail(`The database worker failed: ${event.message}`, event.error);
+    };
+    worker.postMessage({ kind: "open", settings } satisfies ToWorker);
+  }
+
+  decide(event: HookEvent, timing: { receivedAt: string; elapsedMs: number }): Promise<Decided> {
+    return this.#enqueue({ kind: "decide", event, ...timing }) as Promise<Decided>;
+  }
+
+  async recordRejection(record: RejectionRecord): Promise<void> {
+    await this.#enqueue({ kind: "reject", record });
+  }
+
+  isHealthy(): Promise<boolean> {
+    if (this.#ended !== null) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      this.#pings.push(resolve);
+      this.#worker.postMessage({ kind: "ping" } satisfies ToWorker);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#ended === null) {
+      this.#ended = "The database is closing";
+      this.#send();
+      if (this.#inFlight !== null || this.#queue.length > 0) {
+        this.#drained = Promise.withResolvers();
+        await this.#drained.promise;
+      }
+      this.#worker.postMessage({ kind: "close" } satisfies ToWorker);
+    }
+    await this.#whenClosed.promise;
+    this.#worker.terminate();
+  }
+
+  #enqueue(item: StoreItem): Promise<Decided | null> {
+    if (this.#ended !== null) return Promise.reject(new CommitError(this.#ended));
+    const { promise, resolve, reject } = Promise.withResolvers<Decided | null>();
+    this.#queue.push({ item, queuedMs: performance.now(), resolve, reject });
+    const { groupCommitWindowMs: windowMs, groupCommitMax: maxSize } = this.#settings;
+    if (this.#inFlight !== null) return promise;
+    if (windowMs > 0 && this.#queue.length < maxSize) {
+      this.#timer ??= setTimeout(() => this.#send(), windowMs);
+    } else {
+      this.#send();
+    }
+    return promise;
+  }
+
+  /** Sends the next group to the worker unless it is busy with one. */
+  #send(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#inFlight !== null || this.#queue.length === 0) return;
+    const group = this.#queue.splice(0, this.#settings.groupCommitMax);
+    this.#inFlight = group;
+    const now = performance.now();
+    const items = group.map(({ item, queuedMs }) =>
+      item.kind === "decide" ? { ...item, elapsedMs: item.elapsedMs + now - queuedMs } : item
+    );
+    this.#worker.postMessage({ kind: "group", items } satisfies ToWorker);
+  }
+
+  #receive(message: FromWorker): void {
+    switch (message.kind) {
+      case "opened":
+        return this.#opened.resolve();
+      case "failed":
+        this.#ended = message.message;
+        this.#worker.terminate();
+        return this.#opened.reject(new Error(message.message));
+      case "committed":
+      case "not-committed":
+        return this.#settle(message);
+      case "pong":
+        return this.#pings.shift()?.(message.ok);
+      case "closed":
+        return this.#whenClosed.resolve();
+    }
+  }
+
+  #settle(message: Extract<FromWorker, { kind: "committed" | "not-committed" }>): void {
+    const group = this.#inFlight ?? [];
+    this.#inFlight = null;
+    // The next group goes before this one's answers, so the worker is never idle while we are.
+    this.#send();
+    this.#hooks.onGroup?.(group.length, message.kind === "committed");
+    if (message.kind === "not-committed") {
+      const failure = new CommitError(message.message, { cause: new Error(message.cause) });
+      for (const pending of group) pending.reject(failure);
+    } else {
+      group.forEach((pending, i) => {
+        const result = message.results[i];
+        if (result?.ok) pending.resolve(result.value);
+        else pending.reject(new Error(result?.message ?? "The worker sent no result"));
+      });
+    }
+    if (this.#inFlight === null && this.#queue.length === 0) this.#drained?.resolve();
+  }
+
+  /** The worker is gone: every waiting item gets a CommitError, and so does every later one. */
+  #fail(message: string, error: unknown): void {
+    this.#hooks.onError?.(message, error);
+    this.#ended = message;
+    const failure = new CommitError(message);
+    for (const pending of [...(this.#inFlight ?? []), ...this.#queue]) pending.reject(failure);
+    this.#inFlight = null;
+    this.#queue = [];
+    for (const ping of this.#pings.splice(0)) ping(false);
+    this.#opened.reject(new Error(message));
+    this.#drained?.resolve();
+    this.#whenClosed.resolve();
+    this.#worker.terminate();
+  }
+}

@@ -1,0 +1,257 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { openDatabase } from "./database.ts";
+import { type DecisionStore, openDecisionStore, type StoreSettings } from "./decision_store.ts";
+import { CommitError } from "./group_commit.ts";
+import type { HookEvent } from "../decision/hook_event.ts";
+import { makeTempDir } from "../../tests/_test_utils.ts";
+
+const AT = "2026-03-02T08:00:00.000Z";
+const TIMING = { receivedAt: AT, elapsedMs: 0.5 };
+
+/** A CREATE_USER event for `login` from app user `n`, who has no middle name. */
+function event(n: number, login = "john.smith@example.com"): HookEvent {
+  return {
+    eventId: `evt-${n}`,
+    jobId: "job-1",
+    appId: "0oaApp",
+    action: "CREATE_USER",
+    login,
+    oktaReportsConflict: false,
+    owner: JSON.stringify(["0oaApp", "externalId", `E${n}`]),
+    externalId: `E${n}`,
+    ownerSource: "attribute",
+    middleName: null,
+    oktaUserId: null,
+  };
+}
+
+interface Harness {
+  readonly store: DecisionStore;
+  readonly groups: string[];
+  /** A second connection to the same file, as another process would have. */
+  readonly other: DatabaseSync;
+}
+
+/** Runs `test` with a store on a fresh database file, closing both afterwards. */
+async function withStore(
+  settings: Partial<StoreSettings>,
+  test: (h: Harness) => Promise<void>,
+): Promise<void> {
+  const dir = await makeTempDir("store-");
+  const dbPath = `${dir}/hook.db`;
+  const groups: string[] = [];
+  const store = await openDecisionStore({
+    dbPath,
+    busyTimeoutMs: 2000,
+    strategies: ["middle_name", "middle_initial", "numeric_suffix"],
+    groupCommitMax: 256,
+    groupCommitWindowMs: 0,
+    ...settings,
+  }, { onGroup: (size, ok) => groups.push(`${size} ${ok ? "committed" : "failed"}`) });
+  const other = new DatabaseSync(dbPath);
+  try {
+    await test({ store, groups, other });
+  } finally {
+    await store.close();
+    other.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function rows(db: DatabaseSync, sql: string): unknown[] {
+  return db.prepare(sql).all().map((row) => ({ ...row }));
+}
+
+Deno.test("decide() settles after its group is committed: another connection already sees the login and the audit row", async () => {
+  await withStore({}, async ({ store, other }) => {
+    const decided = await store.decide(event(1), TIMING);
+    assert.equal(decided.outcome, "unchanged");
+    assert.equal(decided.replayed, false);
+    assert.deepEqual(rows(other, "SELECT login FROM logins"), [{
+      login: "john.smith@example.com",
+    }]);
+    assert.deepEqual(rows(other, "SELECT event_id, outcome FROM decisions"), [{
+      event_id: "evt-1",
+      outcome: "unchanged",
+    }]);
+  });
+});
+
+Deno.test("decisions queued while a group is committed form the next group, and never share a login", async () => {
+  await withStore({}, async ({ store, groups, other }) => {
+    // The first finds the worker idle and goes at once; the other 19 wait for it, then go together.
+    const decided = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.decide(event(i), TIMING)),
+    );
+    assert.deepEqual(groups, ["1 committed", "19 committed"]);
+    assert.deepEqual(decided.map((d) => d.outcome), [
+      "unchanged",
+      ...Array(19).fill("resolved"),
+    ]);
+    const logins = rows(other, "SELECT login FROM logins") as { login: string }[];
+    assert.equal(logins.length, 20);
+    assert.equal(new Set(logins.map((l) => l.login)).size, 20);
+    assert.equal(rows(other, "SELECT event_id FROM decisions").length, 20);
+  });
+});
+
+Deno.test("groups never exceed groupCommitMax", async () => {
+  await withStore({ groupCommitMax: 4 }, async ({ store, groups }) => {
+    await Promise.all(Array.from({ length: 10 }, (_, i) => store.decide(event(i), TIMING)));
+    assert.deepEqual(groups, ["1 committed", "4 committed", "4 committed", "1 committed"]);
+  });
+});
+
+Deno.test("with a window, a request at an idle store waits that long for company, and its duration counts the wait", async () => {
+  await withStore({ groupCommitWindowMs: 40 }, async ({ store, groups, other }) => {
+    const first = store.decide(event(1), TIMING);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const rest = [store.decide(event(2), TIMING), store.decide(event(3), TIMING)];
+    await Promise.all([first, ...rest]);
+    assert.deepEqual(groups, ["3 committed"]);
+    const { ms } = other.prepare("SELECT duration_ms AS ms FROM decisions WHERE event_id = 'evt-1'")
+      .get() as { ms: number };
+    assert.ok(ms >= 35, `duration_ms ${ms} should include the ~40 ms spent queued`);
+  });
+});
+
+Deno.test("a replayed eventId gets the stored reply and reserves nothing", async () => {
+  await withStore({}, async ({ store, other }) => {
+    const first = await store.decide(event(1), TIMING);
+    const again = await store.decide(event(1), TIMING);
+    assert.deepEqual(again, { ...first, replayed: true });
+    assert.equal(rows(other, "SELECT login FROM logins").length, 1);
+  });
+});
+
+Deno.test("a group that cannot be committed rejects each of its items with CommitError and keeps nothing", async () => {
+  await withStore({ busyTimeoutMs: 0 }, async ({ store, groups, other }) => {
+    other.exec("BEGIN IMMEDIATE"); // another process holds the write lock
+    const outcomes = await Promise.allSettled([
+      store.decide(event(1), TIMING),
+      store.decide(event(2), TIMING),
+      store.recordRejection({
+        receivedAt: AT,
+        status: 401,
+        reason: "Missing Authorization header",
+        remoteAddr: "127.0.0.1",
+        method: "POST",
+        path: "/hooks/import",
+        eventId: null,
+      }),
+    ]);
+    other.exec("ROLLBACK");
+    for (const outcome of outcomes) {
+      assert.equal(outcome.status, "rejected");
+      const reason = (outcome as PromiseRejectedResult).reason;
+      assert.ok(reason instanceof CommitError, String(reason));
+      assert.match(String(reason.cause), /locked|busy/i);
+    }
+    assert.deepEqual(groups, ["1 failed", "2 failed"]);
+    assert.deepEqual(rows(other, "SELECT login FROM logins"), []);
+    assert.deepEqual(rows(other, "SELECT event_id FROM decisions"), []);
+    assert.deepEqual(rows(other, "SELECT id FROM rejections"), []);
+
+    // Okta's retry of the same event then succeeds.
+    assert.equal((await store.decide(event(1), TIMING)).outcome, "unchanged");
+    assert.equal(rows(other, "SELECT event_id FROM decisions").length, 1);
+  });
+});
+
+Deno.test("recordRejection() writes the refusal without a decision", async () => {
+  await withStore({}, async ({ store, other }) => {
+    await store.recordRejection({
+      receivedAt: AT,
+      status: 403,
+      reason: "Wrong Authorization header value",
+      remoteAddr: "127.0.0.1",
+      method: "POST",
+      path: "/hooks/import",
+      eventId: "evt-9",
+    });
+    assert.deepEqual(rows(other, "SELECT status, reason, event_id FROM rejections"), [{
+      status: 403,
+      reason: "Wrong Authorization header value",
+      event_id: "evt-9",
+    }]);
+    assert.deepEqual(rows(other, "SELECT event_id FROM decisions"), []);
+  });
+});
+
+Deno.test("close() commits what is queued, then refuses new work and reports unhealthy", async () => {
+  await withStore({}, async ({ store, other }) => {
+    assert.equal(await store.isHealthy(), true);
+    const queued = [1, 2, 3].map((n) => store.decide(event(n), TIMING));
+    await store.close();
+    assert.equal((await Promise.all(queued)).length, 3);
+    assert.equal(rows(other, "SELECT event_id FROM decisions").length, 3);
+    await assert.rejects(
+      store.decide(event(4), TIMING),
+      (error: unknown) => error instanceof CommitError && /closing/.test(error.message),
+    );
+    assert.equal(await store.isHealthy(), false);
+  });
+});
+
+Deno.test("openDecisionStore() rejects with the reason when the database cannot be used", async () => {
+  const dir = await makeTempDir("store-");
+  try {
+    const db = openDatabase(`${dir}/hook.db`);
+    db.exec("PRAGMA user_version = 99");
+    db.close();
+    await assert.rejects(
+      openDecisionStore({
+        dbPath: `${dir}/hook.db`,
+        busyTimeoutMs: 0,
+        strategies: ["middle_name"],
+        groupCommitMax: 8,
+        groupCommitWindowMs: 0,
+      }),
+      /schema version 99 is newer than this service's/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a worker that dies fails its group and every later item with CommitError, and reports it", async () => {
+  const errors: string[] = [];
+  const store = await openDecisionStore(
+    {
+      dbPath: "unused.db",
+      busyTimeoutMs: 2000,
+      strategies: ["middle_name"],
+      groupCommitMax: 256,
+      groupCommitWindowMs: 0,
+    },
+    { onError: (message) => errors.push(message) },
+    new URL("../../tests/_crashing_worker.ts", import.meta.url),
+  );
+  const first = store.decide(event(1), TIMING);
+  const queued = store.decide(event(2), TIMING);
+  for (const pending of [first, queued]) {
+    await assert.rejects(
+      pending,
+      (error: unknown) =>
+        error instanceof CommitError &&
+        /The database worker failed: .*worker crashed/.test(error.message),
+    );
+  }
+  assert.deepEqual(errors.length, 1);
+  await assert.rejects(store.decide(event(3), TIMING), CommitError);
+  await assert.rejects(
+    store.recordRejection({
+      receivedAt: AT,
+      status: 401,
+      reason: "Missing authorization header",
+      remoteAddr: null,
+      method: "POST",
+      path: "/hooks/import",
+      eventId: null,
+    }),
+    CommitError,
+  );
+  assert.equal(await store.isHealthy(), false);
+  await store.close();
+});

@@ -1,0 +1,104 @@
+/**
+ * The database worker behind {@link openDecisionStore}: owns the connection, runs each group it
+ * receives in one transaction ({@link commitGroup}: a savepoint per item, one COMMIT, one fsync),
+ * and answers only after that COMMIT returned.
+ */
+
+/// <reference lib="deno.worker" />
+
+import { AuditLog } from "../decision/audit.ts";
+import { openDatabase } from "./database.ts";
+import { type Decided, decideEvent } from "../decision/decide_event.ts";
+import type { FromWorker, ItemResult, StoreItem, ToWorker } from "./decision_store.ts";
+import { commitGroup } from "./group_commit.ts";
+import { LoginIndex } from "../decision/login_index.ts";
+
+interface Open {
+  readonly close: () => void;
+  readonly commit: (items: readonly StoreItem[]) => FromWorker;
+  readonly ping: () => boolean;
+}
+
+let open: Open | undefined;
+
+self.onmessage = (message: MessageEvent<ToWorker>) => {
+  const request = message.data;
+  switch (request.kind) {
+    case "open":
+      try {
+        open = openStore(request.settings);
+        reply({ kind: "opened" });
+      } catch (error) {
+        reply({ kind: "failed", message: describe(error) });
+      }
+      return;
+    case "group":
+      return reply(
+        open?.commit(request.items) ??
+          { kind: "not-committed", message: "The database is not open", cause: "" },
+      );
+    case "ping":
+      return reply({ kind: "pong", ok: open?.ping() ?? false });
+    case "close":
+      open?.close();
+      open = undefined;
+      reply({ kind: "closed" });
+      self.close();
+  }
+};
+
+function openStore(settings: Extract<ToWorker, { kind: "open" }>["settings"]): Open {
+  const db = openDatabase(settings.dbPath, { busyTimeoutMs: settings.busyTimeoutMs });
+  const deps = {
+    index: new LoginIndex(db),
+    audit: new AuditLog(db),
+    strategies: settings.strategies,
+  };
+  const health = db.prepare("SELECT 1 AS ok");
+  const work = (item: StoreItem) => (): unknown => {
+    if (item.kind === "reject") {
+      deps.audit.recordRejection(item.record);
+      return null;
+    }
+    const startedMs = performance.now() - item.elapsedMs;
+    return decideEvent(item.event, deps, {
+      receivedAt: item.receivedAt,
+      startedMs,
+      nowMs: () => performance.now(),
+    });
+  };
+  return {
+    close: () => db.close(),
+    ping: () => {
+      try {
+        return (health.get() as { ok: number }).ok === 1;
+      } catch {
+        return false;
+      }
+    },
+    commit(items) {
+      try {
+        const results = commitGroup(db, items.map(work)).map((outcome): ItemResult =>
+          outcome.ok
+            ? { ok: true, value: outcome.value as Decided | null }
+            : { ok: false, message: describe(outcome.error) }
+        );
+        return { kind: "committed", results };
+      } catch (error) {
+        return {
+          kind: "not-committed",
+          message: error instanceof Error ? error.message : String(error),
+          cause: error instanceof Error ? describe(error.cause) : "",
+        };
+      }
+    },
+  };
+}
+
+function reply(message: FromWorker): void {
+  self.postMessage(message);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
