@@ -4,6 +4,16 @@
  * out in one write (the request lines of a committed group are one syscall, not one each).
  */
 
+/** An error's message alone, for one-line reasons people read. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** An error as `Name: message`, for log lines and causes passed between threads. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 /** Fields of one log line. */
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
 
@@ -80,9 +90,9 @@ export function createLogger(
       emit("error", {
         msg: message,
         ...fields,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        error: describeError(error),
         cause: error instanceof Error && error.cause instanceof Error
-          ? `${error.cause.name}: ${error.cause.message}`
+          ? describeError(error.cause)
           : undefined,
       });
       out.flush();

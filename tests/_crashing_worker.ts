@@ -5,7 +5,7 @@
 
 /// <reference lib="deno.worker" />
 
-import type { ToWorker } from "../lib/store/decision_store.ts";
+import type { ToWorker } from "../lib/store/worker_protocol.ts";
 
 self.onmessage = (message: MessageEvent<ToWorker>) => {
   if (message.data.kind === "open") self.postMessage({ kind: "opened" });

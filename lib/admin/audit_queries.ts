@@ -6,6 +6,7 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import type { DecisionRecord } from "../decision/audit.ts";
+import { inTransaction } from "../store/database.ts";
 
 /** The outcomes a decision can have. */
 export const OUTCOMES = ["unchanged", "resolved", "unresolved", "skipped"] as const;
@@ -42,7 +43,7 @@ export function summarizeJobs(
 ): JobSummary[] {
   const where = options.jobId === undefined ? "" : "WHERE job_id = ?";
   const params = options.jobId === undefined ? [options.limit] : [options.jobId, options.limit];
-  // The job_summary view (lib/database.ts) is what admins query too: one definition of the counts.
+  // The job_summary view (lib/store/database.ts) is what admins query too: one definition of the counts.
   return db.prepare(`
     SELECT job_id, app_ids, first_at, last_at, decisions, unchanged, resolved, unresolved,
            skipped, middle_name, middle_initial, numeric_suffix, reused
@@ -166,15 +167,7 @@ export function pruneAudit(
     );
     const batch = options.batchRows ?? PRUNE_BATCH_ROWS;
     for (;;) {
-      db.exec("BEGIN IMMEDIATE");
-      let removed: number;
-      try {
-        removed = Number(remove.run(before, batch).changes);
-        db.exec("COMMIT");
-      } catch (error) {
-        if (db.isTransaction) db.exec("ROLLBACK");
-        throw error;
-      }
+      const removed = inTransaction(db, () => Number(remove.run(before, batch).changes));
       counts[table] += removed;
       if (removed < batch) break;
     }

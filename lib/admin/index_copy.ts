@@ -4,7 +4,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { openDatabase } from "../store/database.ts";
+import { inTransaction, openDatabase } from "../store/database.ts";
 
 /** The copy, open; {@link IndexCopy.remove} closes and deletes it. */
 export interface IndexCopy {
@@ -84,9 +84,15 @@ export async function copyLoginIndex(
 }
 
 function copyTables(live: DatabaseSync, copy: DatabaseSync, livePath: string) {
-  live.exec("BEGIN");
-  copy.exec("BEGIN");
-  try {
+  return inTransaction(
+    live,
+    () => inTransaction(copy, () => readInto(live, copy, livePath), "DEFERRED"),
+    "DEFERRED",
+  );
+}
+
+function readInto(live: DatabaseSync, copy: DatabaseSync, livePath: string) {
+  {
     const tables = live.prepare(
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('logins', 'suffix_counters', 'decisions')",
     ).all().map((row) => (row as { name: string }).name);
@@ -123,13 +129,7 @@ function copyTables(live: DatabaseSync, copy: DatabaseSync, livePath: string) {
         "SELECT DISTINCT app_id AS id FROM decisions WHERE app_id IS NOT NULL LIMIT 2",
       ).all().map((row) => (row as { id: string }).id)
       : [];
-    copy.exec("COMMIT");
-    live.exec("COMMIT");
     return { logins, appIds };
-  } catch (error) {
-    if (copy.isTransaction) copy.exec("ROLLBACK");
-    if (live.isTransaction) live.exec("ROLLBACK");
-    throw error;
   }
 }
 

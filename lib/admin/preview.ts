@@ -14,6 +14,7 @@ import { readHookEvent } from "../decision/hook_event.ts";
 import { hookRequestSchema, IMPORT_EVENT_TYPE, jsonPath } from "../decision/hook_schema.ts";
 import { LoginIndex } from "../decision/login_index.ts";
 import { type Resolution, resolveLogin } from "../decision/resolve_login.ts";
+import { inTransaction } from "../store/database.ts";
 
 /** Which CSV columns mean what, and the service settings the hook would run with. */
 export interface PreviewOptions {
@@ -120,8 +121,7 @@ export async function previewImport(
   });
   const counts = { rows: 0, unchanged: 0, resolved: 0, unresolved: 0 };
   const byStrategy = new Map<string, number>(options.strategies.map((name) => [name, 0]));
-  db.exec("BEGIN IMMEDIATE");
-  try {
+  await inTransaction(db, async () => {
     for await (const { line, record } of parser as AsyncIterable<Row>) {
       const row = previewRow(record, line, index, options);
       plan.push(row);
@@ -131,11 +131,7 @@ export async function previewImport(
       if (row.outcome !== "bad") counts[row.outcome]++;
       if (++counts.rows % PROGRESS_ROWS === 0) options.onProgress?.(counts.rows);
     }
-    db.exec("COMMIT");
-  } catch (error) {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw error;
-  }
+  });
   if (!sawHeader) throw new PreviewFormatError("The file is empty: expected a header row");
   plan.sort((a, b) => a.line - b.line);
   const bad = plan.length - counts.unchanged - counts.resolved - counts.unresolved;

@@ -10,6 +10,7 @@ import type { Readable } from "node:stream";
 import { crlfToLf } from "./csv.ts";
 import { loginKey } from "../decision/fold_name.ts";
 import { LoginIndex } from "../decision/login_index.ts";
+import { inTransaction } from "../store/database.ts";
 
 /** Header names accepted for the login column, in order of preference (case-insensitive). */
 export const LOGIN_COLUMNS = ["login", "username"] as const;
@@ -79,36 +80,33 @@ export async function seedLogins(
   );
   const stage = db.prepare(`INSERT INTO ${BATCH_TABLE} (login_key, login) VALUES (?, ?)`);
   const clear = db.prepare(`DELETE FROM ${BATCH_TABLE}`);
-  let inBatch = 0;
-  const insertBatch = () => {
-    try {
-      added += index.reserveSeededFrom(BATCH_TABLE, options.at);
-      clear.run();
-      db.exec("COMMIT");
-    } catch (error) {
-      if (db.isTransaction) db.exec("ROLLBACK");
-      throw error;
-    }
-    inBatch = 0;
-  };
-  try {
-    for await (const login of parser as AsyncIterable<string | number>) {
+  const records = (parser as AsyncIterable<string | number>)[Symbol.asyncIterator]();
+  // One transaction per batch: its rows are staged, then moved into the index in key order.
+  const batch = async (): Promise<boolean> => {
+    for (let staged = 0; staged < BATCH_ROWS;) {
+      const next = await records.next();
+      if (next.done) return false;
       rows++;
+      const login = next.value;
       if (typeof login === "number") {
         bad.push({ line: -login, reason: `Empty ${column}` });
         continue;
       }
-      if (inBatch === 0) db.exec("BEGIN");
       stage.run(loginKey(login), login);
-      if (++inBatch === BATCH_ROWS) {
-        insertBatch();
-        options.onProgress?.(rows);
-      }
+      staged++;
     }
-    if (inBatch > 0) insertBatch();
-  } catch (error) {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw error;
+    return true;
+  };
+  try {
+    for (let more = true; more;) {
+      more = await inTransaction(db, async () => {
+        const full = await batch();
+        added += index.reserveSeededFrom(BATCH_TABLE, options.at);
+        clear.run();
+        return full;
+      }, "DEFERRED");
+      if (more) options.onProgress?.(rows);
+    }
   } finally {
     db.exec(`DROP TABLE IF EXISTS temp.${BATCH_TABLE}`);
   }

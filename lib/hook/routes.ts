@@ -6,8 +6,7 @@
 
 import type { RejectionRecord } from "../decision/audit.ts";
 import type { AuthCheck } from "./auth.ts";
-import type { DecisionStore } from "../store/decision_store.ts";
-import { CommitError } from "../store/group_commit.ts";
+import { CommitError, type DecisionStore } from "../store/decision_store.ts";
 import { readHookEvent } from "../decision/hook_event.ts";
 import { parseHookRequest } from "../decision/hook_schema.ts";
 import type { LogFields, Logger } from "../log.ts";

@@ -6,6 +6,7 @@
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { loginKey } from "../decision/fold_name.ts";
+import { inTransaction } from "../store/database.ts";
 
 /** Users per page: Okta's default and documented maximum. */
 export const PAGE_LIMIT = 200;
@@ -184,14 +185,7 @@ class SyncWriter {
   }
 
   #transaction(work: () => void): void {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      work();
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw error;
-    }
+    inTransaction(this.#db, work);
   }
 }
 

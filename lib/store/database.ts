@@ -140,10 +140,47 @@ export function openDatabase(path: string, options: OpenOptions = {}): DatabaseS
   }
 }
 
+/** The part of a connection a transaction drives. */
+export type TransactionalDb = Pick<DatabaseSync, "exec" | "isTransaction">;
+
+/**
+ * Runs `work` inside one transaction (`BEGIN IMMEDIATE` by default: the write lock is taken at
+ * once, so two writers never deadlock on upgrade): COMMIT when it returns (or its promise
+ * resolves), ROLLBACK when it throws or COMMIT fails. The one place this code begins a transaction.
+ */
+export function inTransaction<T>(
+  db: TransactionalDb,
+  work: () => T,
+  mode: "IMMEDIATE" | "DEFERRED" = "IMMEDIATE",
+): T {
+  db.exec(`BEGIN ${mode}`);
+  const rollback = (error: unknown): never => {
+    try {
+      if (db.isTransaction) db.exec("ROLLBACK");
+    } catch { /* a connection that cannot roll back has rolled back by itself */ }
+    throw error;
+  };
+  const commit = <V>(value: V): V => {
+    try {
+      db.exec("COMMIT");
+    } catch (error) {
+      rollback(error);
+    }
+    return value;
+  };
+  let result: T;
+  try {
+    result = work();
+  } catch (error) {
+    return rollback(error);
+  }
+  if (result instanceof Promise) return result.then(commit, rollback) as T;
+  return commit(result);
+}
+
 /** Applies pending migrations inside one write transaction, safe when processes race. */
 function migrate(db: DatabaseSync): void {
-  db.exec("BEGIN IMMEDIATE");
-  try {
+  inTransaction(db, () => {
     const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
     if (row.user_version > SCHEMA_VERSION) {
       throw new RangeError(
@@ -154,9 +191,5 @@ function migrate(db: DatabaseSync): void {
       db.exec(MIGRATIONS[version]!);
     }
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-    db.exec("COMMIT");
-  } catch (error) {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw error;
-  }
+  });
 }

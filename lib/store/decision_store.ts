@@ -7,54 +7,16 @@
  */
 
 import type { RejectionRecord } from "../decision/audit.ts";
-import type { StrategyName } from "../config.ts";
 import type { Decided } from "../decision/decide_event.ts";
-import { CommitError } from "./group_commit.ts";
 import type { HookEvent } from "../decision/hook_event.ts";
+import type { FromWorker, StoreItem, StoreSettings, ToWorker } from "./worker_protocol.ts";
 
-/** How the worker opens the database, and how groups are bounded. */
-export interface StoreSettings {
-  readonly dbPath: string;
-  /** How long to wait for another process's write lock, in milliseconds. */
-  readonly busyTimeoutMs: number;
-  readonly strategies: readonly StrategyName[];
-  /** Most decisions in one transaction. */
-  readonly groupCommitMax: number;
-  /** How long a request arriving at an idle store waits for company, in milliseconds. */
-  readonly groupCommitWindowMs: number;
+export type { StoreSettings } from "./worker_protocol.ts";
+
+/** The whole group's transaction failed; nothing of it was kept. Worth one retry (503). */
+export class CommitError extends Error {
+  override name = "CommitError";
 }
-
-/** One piece of a group: a decision, or a refused request to record. */
-export type StoreItem =
-  | {
-    readonly kind: "decide";
-    readonly event: HookEvent;
-    readonly receivedAt: string;
-    /** Milliseconds since the request arrived (for `duration_ms`). */
-    readonly elapsedMs: number;
-  }
-  | { readonly kind: "reject"; readonly record: RejectionRecord };
-
-/** How one item of a committed group ended. */
-export type ItemResult =
-  | { readonly ok: true; readonly value: Decided | null }
-  | { readonly ok: false; readonly message: string };
-
-/** Messages to the worker. */
-export type ToWorker =
-  | { readonly kind: "open"; readonly settings: StoreSettings }
-  | { readonly kind: "group"; readonly items: readonly StoreItem[] }
-  | { readonly kind: "ping" }
-  | { readonly kind: "close" };
-
-/** Messages from the worker, each answering the oldest message of its kind. */
-export type FromWorker =
-  | { readonly kind: "opened" }
-  | { readonly kind: "failed"; readonly message: string }
-  | { readonly kind: "committed"; readonly results: readonly ItemResult[] }
-  | { readonly kind: "not-committed"; readonly message: string; readonly cause: string }
-  | { readonly kind: "pong"; readonly ok: boolean }
-  | { readonly kind: "closed" };
 
 interface Pending {
   readonly item: StoreItem;

@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { openDatabase } from "./database.ts";
-import { type DecisionStore, openDecisionStore, type StoreSettings } from "./decision_store.ts";
-import { CommitError } from "./group_commit.ts";
+import {
+  CommitError,
+  type DecisionStore,
+  openDecisionStore,
+  type StoreSettings,
+} from "./decision_store.ts";
 import type { HookEvent } from "../decision/hook_event.ts";
 import { makeTempDir } from "../../tests/_test_utils.ts";
 

@@ -9,9 +9,16 @@
 import { AuditLog } from "../decision/audit.ts";
 import { openDatabase } from "./database.ts";
 import { type Decided, decideEvent } from "../decision/decide_event.ts";
-import type { FromWorker, ItemResult, StoreItem, ToWorker } from "./decision_store.ts";
+import type {
+  FromWorker,
+  ItemResult,
+  StoreItem,
+  StoreSettings,
+  ToWorker,
+} from "./worker_protocol.ts";
 import { commitGroup } from "./group_commit.ts";
 import { LoginIndex } from "../decision/login_index.ts";
+import { describeError, messageOf } from "../log.ts";
 
 interface Open {
   readonly close: () => void;
@@ -29,7 +36,7 @@ self.onmessage = (message: MessageEvent<ToWorker>) => {
         open = openStore(request.settings);
         reply({ kind: "opened" });
       } catch (error) {
-        reply({ kind: "failed", message: describe(error) });
+        reply({ kind: "failed", message: describeError(error) });
       }
       return;
     case "group":
@@ -47,7 +54,7 @@ self.onmessage = (message: MessageEvent<ToWorker>) => {
   }
 };
 
-function openStore(settings: Extract<ToWorker, { kind: "open" }>["settings"]): Open {
+function openStore(settings: StoreSettings): Open {
   const db = openDatabase(settings.dbPath, { busyTimeoutMs: settings.busyTimeoutMs });
   const deps = {
     index: new LoginIndex(db),
@@ -81,14 +88,14 @@ function openStore(settings: Extract<ToWorker, { kind: "open" }>["settings"]): O
         const results = commitGroup(db, items.map(work)).map((outcome): ItemResult =>
           outcome.ok
             ? { ok: true, value: outcome.value as Decided | null }
-            : { ok: false, message: describe(outcome.error) }
+            : { ok: false, message: describeError(outcome.error) }
         );
         return { kind: "committed", results };
       } catch (error) {
         return {
           kind: "not-committed",
-          message: error instanceof Error ? error.message : String(error),
-          cause: error instanceof Error ? describe(error.cause) : "",
+          message: messageOf(error),
+          cause: error instanceof Error ? describeError(error.cause) : "",
         };
       }
     },
@@ -97,8 +104,4 @@ function openStore(settings: Extract<ToWorker, { kind: "open" }>["settings"]): O
 
 function reply(message: FromWorker): void {
   self.postMessage(message);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -1,20 +1,13 @@
 /**
  * Group commit's transaction: the writes of requests that arrive together run one after another
  * inside one `BEGIN IMMEDIATE` transaction (each sees the reservations made before it) and are
- * made durable by one COMMIT, one fsync. lib/decision_store.ts decides which requests form a
+ * made durable by one COMMIT, one fsync. lib/store/decision_store.ts decides which requests form a
  * group and answers them only after this returns, so no answer leaves before its decision is on
  * disk.
  */
 
-import type { DatabaseSync } from "node:sqlite";
-
-/** The whole group's transaction failed; nothing of it was kept. Worth one retry. */
-export class CommitError extends Error {
-  override name = "CommitError";
-}
-
-/** The part of a database connection group commit drives. */
-export type TransactionalDb = Pick<DatabaseSync, "exec" | "isTransaction">;
+import { inTransaction, type TransactionalDb } from "./database.ts";
+import { CommitError } from "./decision_store.ts";
 
 /** How one piece of work of a committed group ended. */
 export type Settled = { readonly ok: true; readonly value: unknown } | {
@@ -29,18 +22,11 @@ export type Settled = { readonly ok: true; readonly value: unknown } | {
  * fsync. Throws a {@link CommitError} and keeps nothing when the group cannot be committed.
  */
 export function commitGroup(db: TransactionalDb, works: readonly (() => unknown)[]): Settled[] {
-  const outcomes: Settled[] = [];
   try {
-    db.exec("BEGIN IMMEDIATE");
-    for (const work of works) outcomes.push(runOne(db, work));
-    db.exec("COMMIT");
+    return inTransaction(db, () => works.map((work) => runOne(db, work)));
   } catch (error) {
-    try {
-      if (db.isTransaction) db.exec("ROLLBACK");
-    } catch { /* the connection rolls back by itself when it cannot */ }
     throw new CommitError(`Could not commit ${works.length} decision(s)`, { cause: error });
   }
-  return outcomes;
 }
 
 /** One piece of work inside a savepoint: its failure undoes its own writes only. */

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { openDatabase } from "./database.ts";
-import { CommitError, commitGroup, type TransactionalDb } from "./group_commit.ts";
+import { commitGroup } from "./group_commit.ts";
+import { CommitError } from "./decision_store.ts";
+import type { TransactionalDb } from "./database.ts";
 import { LoginIndex } from "../decision/login_index.ts";
 import { makeTempDir } from "../../tests/_test_utils.ts";
 

@@ -1,0 +1,53 @@
+/**
+ * The messages between the decision store (serving thread) and its database worker. Each side
+ * imports this file and neither imports the other.
+ */
+
+import type { RejectionRecord } from "../decision/audit.ts";
+import type { StrategyName } from "../config.ts";
+import type { Decided } from "../decision/decide_event.ts";
+import type { HookEvent } from "../decision/hook_event.ts";
+
+/** How the worker opens the database, and how groups are bounded. */
+export interface StoreSettings {
+  readonly dbPath: string;
+  /** How long to wait for another process's write lock, in milliseconds. */
+  readonly busyTimeoutMs: number;
+  readonly strategies: readonly StrategyName[];
+  /** Most decisions in one transaction. */
+  readonly groupCommitMax: number;
+  /** How long a request arriving at an idle store waits for company, in milliseconds. */
+  readonly groupCommitWindowMs: number;
+}
+
+/** One piece of a group: a decision, or a refused request to record. */
+export type StoreItem =
+  | {
+    readonly kind: "decide";
+    readonly event: HookEvent;
+    readonly receivedAt: string;
+    /** Milliseconds since the request arrived (for `duration_ms`). */
+    readonly elapsedMs: number;
+  }
+  | { readonly kind: "reject"; readonly record: RejectionRecord };
+
+/** How one item of a committed group ended. */
+export type ItemResult =
+  | { readonly ok: true; readonly value: Decided | null }
+  | { readonly ok: false; readonly message: string };
+
+/** Messages to the worker. */
+export type ToWorker =
+  | { readonly kind: "open"; readonly settings: StoreSettings }
+  | { readonly kind: "group"; readonly items: readonly StoreItem[] }
+  | { readonly kind: "ping" }
+  | { readonly kind: "close" };
+
+/** Messages from the worker, each answering the oldest message of its kind. */
+export type FromWorker =
+  | { readonly kind: "opened" }
+  | { readonly kind: "failed"; readonly message: string }
+  | { readonly kind: "committed"; readonly results: readonly ItemResult[] }
+  | { readonly kind: "not-committed"; readonly message: string; readonly cause: string }
+  | { readonly kind: "pong"; readonly ok: boolean }
+  | { readonly kind: "closed" };
