@@ -1,4 +1,3 @@
-// deno-lint-ignore-file no-console -- a command-line entry point talks to its terminal
 /**
  * Entry point: `serve` (the default) runs the import hook service; `seed FILE.csv` loads existing
  * Okta logins into the login index; `sync` loads them from Okta's Users API; `register` creates
@@ -6,7 +5,8 @@
  */
 
 import { CONFIG_VARIABLES, ConfigError, DATA_DIR, parseConfig } from "./lib/config.ts";
-import { createLogger } from "./lib/log.ts";
+import { createLogger, messageOf } from "./lib/log.ts";
+import { CONSOLE } from "./lib/admin/cli.ts";
 import { startService } from "./lib/hook/service.ts";
 import { runSeed } from "./lib/admin/seed_command.ts";
 import { runSync, SYNC_VARIABLES } from "./lib/admin/sync_command.ts";
@@ -29,7 +29,7 @@ export async function main(args: string[]): Promise<number> {
   const [command = "serve", ...rest] = args;
   const run = COMMANDS[command];
   if (run === undefined) {
-    console.error(`Unknown command "${command}": use one of ${Object.keys(COMMANDS).join(", ")}`);
+    CONSOLE.err(`Unknown command "${command}": use one of ${Object.keys(COMMANDS).join(", ")}`);
     return 2;
   }
   return await run(rest);
@@ -42,14 +42,14 @@ async function serve(): Promise<number> {
     config = parseConfig(readEnv(CONFIG_VARIABLES));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
+    CONSOLE.err(error.message);
     return 1;
   }
   let service;
   try {
     service = await startService(config, { dataDir: DATA_DIR, log });
   } catch (error) {
-    console.error(`Cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    CONSOLE.err(`Cannot start: ${messageOf(error)}`);
     return 1;
   }
   let stopping = false;

@@ -57,12 +57,14 @@ const db = openDatabase(`${dir}/hook.db`);
 db.exec(`PRAGMA synchronous = ${synchronous}`);
 db.exec(`PRAGMA wal_autocheckpoint = ${autocheckpoint}`);
 const deps = { index: new LoginIndex(db), audit: new AuditLog(db), strategies: STRATEGY_NAMES };
-const timing = { receivedAt: "2026-03-02T08:15:41.000Z", startedMs: 0, nowMs: () => 0 };
+const timing = { receivedAt: "2026-03-02T08:15:41.000Z", elapsedMs: 0 };
 
 const groupMs: number[] = [];
 const started = performance.now();
 for (let i = 0; i < count; i += group) {
-  const works = events.slice(i, i + group).map((event) => () => decideEvent(event, deps, timing));
+  const works = events.slice(i, i + group).map((event) => () =>
+    decideEvent(event, deps, timing, () => 0)
+  );
   const before = performance.now();
   commitGroup(db, works);
   groupMs.push(performance.now() - before);

@@ -56,6 +56,9 @@ export interface Config {
 /** Default location of runtime files. */
 export const DATA_DIR = "data";
 
+/** The database file when `DB_PATH` is not set. */
+export const DEFAULT_DB_PATH = `${DATA_DIR}/import-hook.db`;
+
 /** Smallest accepted secret length: a short shared secret can be guessed. */
 export const MIN_SECRET_LENGTH = 16;
 
@@ -82,7 +85,7 @@ export function parseConfig(env: RawEnv): Config {
     authSecrets: secrets(env),
     authHeader: matching(env, "HOOK_AUTH_HEADER", "Authorization", HEADER_NAME, "a header name"),
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : null,
-    dbPath: optional(env, "DB_PATH") ?? `${DATA_DIR}/import-hook.db`,
+    dbPath: optional(env, "DB_PATH") ?? DEFAULT_DB_PATH,
     ownerAttribute: matching(env, "OWNER_ATTRIBUTE", "externalId", ATTRIBUTE_NAME, "an attribute"),
     middleNameAttribute: matching(
       env,

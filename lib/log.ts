@@ -32,6 +32,17 @@ export interface SyncSink {
   writeSync(bytes: Uint8Array): number;
 }
 
+/** Writes all of `bytes` to `sink`; a short write is continued, a closed sink gives up. */
+export function writeAllSync(sink: SyncSink, bytes: Uint8Array): void {
+  try {
+    for (let offset = 0, n = 1; offset < bytes.length && n > 0; offset += n) {
+      n = sink.writeSync(bytes.subarray(offset));
+    }
+  } catch {
+    // The sink is gone (a closed pipe): the text cannot go anywhere, and the process goes on.
+  }
+}
+
 /** Lines held until the current turn of the event loop ends, then written in one go. */
 export interface LineWriter {
   /** Queues `line` (no newline) and schedules a flush if none is pending. */
@@ -56,13 +67,7 @@ export function createLineWriter(
     if (pending.length === 0) return;
     const bytes = encoder.encode(`${pending.join("\n")}\n`);
     pending = [];
-    try {
-      for (let offset = 0, n = 1; offset < bytes.length && n > 0; offset += n) {
-        n = sink.writeSync(bytes.subarray(offset));
-      }
-    } catch {
-      // stdout is gone (a closed pipe): the lines cannot go anywhere, and serving goes on.
-    }
+    writeAllSync(sink, bytes);
   };
   globalThis.addEventListener("unload", flush);
   return {

@@ -8,7 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { type Config, parseConfig, type RawEnv } from "../lib/config.ts";
 import { openDatabase } from "../lib/store/database.ts";
 import { silentLogger } from "../lib/log.ts";
-import { LoginIndex } from "../lib/decision/login_index.ts";
+import { LoginIndex, type Reservation } from "../lib/decision/login_index.ts";
 import { type RunningService, startService } from "../lib/hook/service.ts";
 
 /** The secret test servers accept. */
@@ -20,18 +20,53 @@ export async function makeTempDir(prefix = "test-"): Promise<string> {
   return await Deno.makeTempDir({ dir: "data/tmp", prefix });
 }
 
-/** Runs `test` with a fresh migrated database file under data/tmp and its login index. */
-export async function withIndex(
-  test: (index: LoginIndex, db: DatabaseSync) => void,
-): Promise<void> {
-  const dir = await makeTempDir("index-");
-  const db = openDatabase(`${dir}/hook.db`);
+/** Runs `test` with a fresh temporary directory under data/tmp, removed afterwards. */
+export async function withTempDir<T>(
+  prefix: string,
+  test: (dir: string) => T | Promise<T>,
+): Promise<T> {
+  const dir = await makeTempDir(prefix);
   try {
-    test(new LoginIndex(db), db);
+    return await test(dir);
   } finally {
-    if (db.isOpen) db.close();
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Runs `test` with a fresh migrated database `hook.db` in a temporary directory. */
+export function withDatabase<T>(
+  prefix: string,
+  test: (db: DatabaseSync, dir: string) => T | Promise<T>,
+): Promise<T> {
+  return withTempDir(prefix, async (dir) => {
+    const db = openDatabase(`${dir}/hook.db`);
+    try {
+      return await test(db, dir);
+    } finally {
+      if (db.isOpen) db.close();
+    }
+  });
+}
+
+/** A reservation of `login` as a seed makes it (held by no one), with `fields` changed. */
+export function reservation(login: string, fields: Partial<Reservation> = {}): Reservation {
+  return {
+    login,
+    owner: null,
+    requestedKey: null,
+    strategy: "seed",
+    source: "seed",
+    eventId: null,
+    at: "2026-01-01T00:00:00.000Z",
+    ...fields,
+  };
+}
+
+/** Runs `test` with a fresh migrated database file under data/tmp and its login index. */
+export function withIndex(
+  test: (index: LoginIndex, db: DatabaseSync) => void,
+): Promise<void> {
+  return withDatabase("index-", (db) => test(new LoginIndex(db), db));
 }
 
 /** A running test service and a client that trusts its certificate. */

@@ -16,19 +16,21 @@ import {
   pruneAudit,
   summarizeJobs,
 } from "./audit_queries.ts";
-import { CONSOLE, errorMessage, EXIT_USAGE, type Terminal, usageError } from "./cli.ts";
+import {
+  type CommandIo,
+  dbPathOf,
+  errorMessage,
+  EXIT_USAGE,
+  PROCESS_IO,
+  type Terminal,
+  usageError,
+} from "./cli.ts";
 import { DATA_DIR } from "../config.ts";
 import { openDatabase } from "../store/database.ts";
 
 /** The audit's environment, read by name. */
 export interface AuditEnv {
   readonly DB_PATH?: string;
-}
-
-/** Seams for tests: the clock `prune` and relative `--since` count back from. */
-export interface AuditOptions {
-  readonly terminal?: Terminal;
-  readonly now?: () => Date;
 }
 
 const USAGE = `Usage: deno task audit <command> [options]
@@ -74,9 +76,9 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
 export function runAudit(
   args: string[],
   env: AuditEnv,
-  options: AuditOptions = {},
+  io: CommandIo = PROCESS_IO,
 ): Promise<number> {
-  const terminal = options.terminal ?? CONSOLE;
+  const terminal: Terminal = io;
   const [name, ...rest] = args;
   if (name === "--help" || name === "-h") {
     terminal.out(USAGE);
@@ -93,9 +95,9 @@ export function runAudit(
     return Promise.resolve(EXIT_USAGE);
   }
   const ctx: Context = {
-    dbPath: env.DB_PATH?.trim() || `${DATA_DIR}/import-hook.db`,
+    dbPath: dbPathOf(env),
     terminal,
-    now: options.now ?? (() => new Date()),
+    now: io.now,
   };
   return Promise.resolve(subcommand(rest, ctx));
 }

@@ -148,7 +148,8 @@ Deno.test("runAudit() prune counts back from the clock and removes rows before t
   await withAuditDatabase(async (_dbPath, env) => {
     const lines: string[] = [];
     const code = await runAudit(["prune", "--older-than", "36h"], env, {
-      terminal: { out: (text) => lines.push(text), err: (text) => lines.push(`err: ${text}`) },
+      out: (text) => lines.push(text),
+      err: (text) => lines.push(`err: ${text}`),
       now: () => new Date("2026-03-03T13:00:01.000Z"),
     });
     assert.equal(code, 0);

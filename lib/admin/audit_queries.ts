@@ -33,9 +33,6 @@ export interface JobSummary {
   readonly reused: number;
 }
 
-/** The strategies counted in {@link JobSummary}, in the service's default order. */
-export const SUMMARY_STRATEGIES = ["middle_name", "middle_initial", "numeric_suffix"] as const;
-
 /** Jobs, most recent first (by their last decision). */
 export function summarizeJobs(
   db: DatabaseSync,

@@ -1,8 +1,11 @@
-// deno-lint-ignore-file no-console -- a command-line tool talks to its terminal
 /**
- * What the admin commands share: where they print, and one-line messages for bad arguments and
- * failures.
+ * What the admin commands share: one seam `(args, env, io)` for every command, where they print,
+ * where the database is, and one-line messages for bad arguments and failures.
  */
+
+import { DEFAULT_DB_PATH } from "../config.ts";
+import { messageOf, writeAllSync } from "../log.ts";
+import type { OktaClientOptions, OktaWait } from "../okta/okta_api.ts";
 
 /** Where a command talks: stdout and stderr, one call per line or block. */
 export interface Terminal {
@@ -10,14 +13,34 @@ export interface Terminal {
   readonly err: (text: string) => void;
 }
 
+/** A command's side of the world: its terminal, its clock, and how it reaches Okta. */
+export interface CommandIo extends Terminal {
+  readonly now: () => Date;
+  /** Seams for tests: a fake Okta's retries and sleeps. */
+  readonly okta?: OktaClientOptions;
+}
+
+/** An admin command: resolves to the exit code (0 done, 1 failure, {@link EXIT_USAGE}). */
+export type Command<Env> = (args: string[], env: Env, io?: CommandIo) => Promise<number>;
+
+const encoder = new TextEncoder();
+
 /** The process's own stdout and stderr. */
 export const CONSOLE: Terminal = {
-  out: (text) => console.log(text),
-  err: (text) => console.error(text),
+  out: (text) => writeAllSync(Deno.stdout, encoder.encode(`${text}\n`)),
+  err: (text) => writeAllSync(Deno.stderr, encoder.encode(`${text}\n`)),
 };
+
+/** The process's terminal and wall clock. */
+export const PROCESS_IO: CommandIo = { ...CONSOLE, now: () => new Date() };
 
 /** Exit code for bad arguments; 1 is for failures. */
 export const EXIT_USAGE = 2;
+
+/** The database file the commands work on: `DB_PATH`, or the service's default. */
+export function dbPathOf(env: { readonly DB_PATH?: string | undefined }): string {
+  return env.DB_PATH?.trim() || DEFAULT_DB_PATH;
+}
 
 /**
  * The one-line error for an argument `node:util` parseArgs (or our own checks) refused, with a
@@ -36,5 +59,18 @@ export function usageError(error: unknown): string {
 export function errorMessage(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "no such file";
   if (error instanceof Deno.errors.PermissionDenied) return error.message.split("\n")[0]!;
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
+}
+
+/** A line saying why a command talking to Okta is waiting. */
+export function waitLine(wait: OktaWait): string {
+  const s = (wait.ms / 1000).toFixed(1);
+  switch (wait.reason) {
+    case "rate-limit":
+      return `... rate limit reached: waiting ${s} s for the reset before ${wait.request}`;
+    case "429":
+      return `... Okta answered 429 Too Many Requests: waiting ${s} s for the reset`;
+    case "retry":
+      return `... Okta failed ${wait.request}: retrying in ${s} s`;
+  }
 }

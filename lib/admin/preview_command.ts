@@ -8,7 +8,7 @@ import { createReadStream } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, DATA_DIR, parseConfig } from "../config.ts";
 import { copyLoginIndex, IndexCopyError } from "./index_copy.ts";
-import { CONSOLE, errorMessage, type Terminal, usageError } from "./cli.ts";
+import { type CommandIo, errorMessage, EXIT_USAGE, PROCESS_IO, usageError } from "./cli.ts";
 import { type PlanRow, PreviewFormatError, previewImport, type PreviewReport } from "./preview.ts";
 
 /** The environment variables the preview reads, as the service does. */
@@ -73,15 +73,16 @@ interface Arguments {
 export async function runPreview(
   args: string[],
   env: PreviewEnv,
-  terminal: Terminal = CONSOLE,
+  io: CommandIo = PROCESS_IO,
 ): Promise<number> {
+  const terminal = io;
   const { err } = terminal;
   let parsed: Arguments | "help";
   try {
     parsed = parseArguments(args);
   } catch (error) {
     err(usageError(error));
-    return 2;
+    return EXIT_USAGE;
   }
   if (parsed === "help") {
     terminal.out(USAGE);

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import type { DatabaseSync } from "node:sqlite";
 import { Readable } from "node:stream";
-import { openDatabase } from "../store/database.ts";
 import { copyLoginIndex, IndexCopyError } from "./index_copy.ts";
 import { LoginIndex } from "../decision/login_index.ts";
 import { previewImport, type PreviewOptions, type PreviewReport } from "./preview.ts";
-import { makeTempDir } from "../../tests/_test_utils.ts";
+import { makeTempDir, withDatabase } from "../../tests/_test_utils.ts";
 
 const OPTIONS: PreviewOptions = {
   idColumn: "employeeId",
@@ -21,17 +20,6 @@ const OPTIONS: PreviewOptions = {
 const HEADER = "employeeId,userName,firstName,middleName,lastName,email\n";
 
 /** Runs `test` on a fresh migrated database in a temp dir under data/. */
-async function withDatabase(test: (db: DatabaseSync, dir: string) => Promise<void>) {
-  const dir = await makeTempDir("preview-");
-  const db = openDatabase(`${dir}/hook.db`);
-  try {
-    await test(db, dir);
-  } finally {
-    if (db.isOpen) db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 function preview(db: DatabaseSync, csv: string, options: Partial<PreviewOptions> = {}) {
   return previewImport(db, Readable.from([csv]), { ...OPTIONS, ...options });
 }
@@ -48,7 +36,7 @@ function counts(report: PreviewReport) {
 }
 
 Deno.test("previewImport() makes rows of one file collide as one import job does", async () => {
-  await withDatabase(async (db) => {
+  await withDatabase("preview-", async (db) => {
     const report = await preview(
       db,
       HEADER +
@@ -119,7 +107,7 @@ Deno.test("previewImport() makes rows of one file collide as one import job does
 });
 
 Deno.test("previewImport() reports unreadable rows by the line they start on and runs the rest", async () => {
-  await withDatabase(async (db) => {
+  await withDatabase("preview-", async (db) => {
     const report = await preview(
       db,
       HEADER +
@@ -152,7 +140,7 @@ Deno.test("previewImport() reports unreadable rows by the line they start on and
 });
 
 Deno.test("previewImport() reports a login no strategy can free as unresolved", async () => {
-  await withDatabase(async (db) => {
+  await withDatabase("preview-", async (db) => {
     const report = await preview(
       db,
       HEADER + "E1,kim.ro@example.com,Kim,,Ro,a@example.com\n" +
@@ -174,7 +162,7 @@ Deno.test("previewImport() reports a login no strategy can free as unresolved", 
 });
 
 Deno.test("previewImport() gives an owner the login an earlier import gave it", async () => {
-  await withDatabase(async (db) => {
+  await withDatabase("preview-", async (db) => {
     const index = new LoginIndex(db);
     index.reserve({
       login: "lee.park2@example.com",
@@ -203,7 +191,7 @@ Deno.test("previewImport() gives an owner the login an earlier import gave it", 
 });
 
 Deno.test("previewImport() reads the id under OWNER_ATTRIBUTE and middle name from the chosen columns", async () => {
-  await withDatabase(async (db) => {
+  await withDatabase("preview-", async (db) => {
     const report = await preview(
       db,
       "id,login,mn\nA1,jo.day@example.com,Quinn\nA2,jo.day@example.com,Quinn\n",
@@ -228,7 +216,7 @@ Deno.test("previewImport() reads the id under OWNER_ATTRIBUTE and middle name fr
 });
 
 Deno.test("previewImport() refuses a header without the login or id column and warns without middle names", async () => {
-  await withDatabase(async (db) => {
+  await withDatabase("preview-", async (db) => {
     await assert.rejects(
       preview(db, "employeeId,login\nE1,a@example.com\n"),
       {
@@ -249,7 +237,7 @@ Deno.test("previewImport() refuses a header without the login or id column and w
 });
 
 Deno.test("copyLoginIndex() copies logins and counters, leaves the live file byte-identical and deletes the copy", async () => {
-  await withDatabase(async (live, dir) => {
+  await withDatabase("preview-", async (live, dir) => {
     const index = new LoginIndex(live);
     live.exec("BEGIN IMMEDIATE");
     index.reserve({

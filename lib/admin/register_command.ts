@@ -1,4 +1,3 @@
-// deno-lint-ignore-file no-console -- a command-line tool talks to its terminal
 /**
  * `deno task register --url https://...`: argument parsing, configuration and reporting around
  * {@link registerHook}.
@@ -6,12 +5,8 @@
 
 import { parseArgs } from "node:util";
 import { ConfigError, parseConfig } from "../config.ts";
-import {
-  OktaClient,
-  type OktaClientOptions,
-  type OktaEnv,
-  parseOktaEnv,
-} from "../okta/okta_api.ts";
+import { messageOf } from "../log.ts";
+import { OktaClient, type OktaEnv, parseOktaEnv } from "../okta/okta_api.ts";
 import {
   checkHookName,
   checkHookUri,
@@ -19,7 +14,7 @@ import {
   IMPORT_HOOK_TYPE,
   registerHook,
 } from "../okta/register_hook.ts";
-import { describeWait } from "./sync_command.ts";
+import { type CommandIo, EXIT_USAGE, PROCESS_IO, usageError, waitLine } from "./cli.ts";
 
 /** The environment variables the register command reads. */
 export const REGISTER_VARIABLES = [
@@ -52,21 +47,13 @@ Environment:
   HOOK_AUTH_SECRET   The secret the service accepts (the first one if several are listed)
   HOOK_AUTH_HEADER   The header Okta sends it in (default Authorization)`;
 
-/** Seams for tests. */
-export interface RegisterCommandOptions {
-  readonly out?: (line: string) => void;
-  readonly err?: (line: string) => void;
-  readonly client?: OktaClientOptions;
-}
-
 /** Runs the register command; resolves to the exit code (2: bad arguments, 1: failure). */
 export async function runRegister(
   args: string[],
   env: RegisterEnv,
-  options: RegisterCommandOptions = {},
+  io: CommandIo = PROCESS_IO,
 ): Promise<number> {
-  const out = options.out ?? ((line) => console.log(line));
-  const err = options.err ?? ((line) => console.error(line));
+  const { out, err } = io;
   let uri: string;
   let name: string;
   try {
@@ -91,8 +78,8 @@ export async function runRegister(
     const badName = checkHookName(name);
     if (badName !== null) throw new TypeError(`Cannot use --name: ${badName}`);
   } catch (error) {
-    err(`${error instanceof Error ? error.message : String(error)} (see --help)`);
-    return 2;
+    err(usageError(error));
+    return EXIT_USAGE;
   }
 
   let target;
@@ -120,8 +107,8 @@ export async function runRegister(
   }
 
   const client = new OktaClient(target, {
-    onWait: (wait) => err(describeWait(wait)),
-    ...options.client,
+    onWait: (wait) => err(waitLine(wait)),
+    ...io.okta,
   });
   try {
     const hook = await registerHook(client, { name, uri, authHeader, secret });
@@ -140,9 +127,7 @@ export async function runRegister(
     return 0;
   } catch (error) {
     err(
-      `Cannot register the hook in ${target.orgUrl.origin}: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
+      `Cannot register the hook in ${target.orgUrl.origin}: ${messageOf(error)}`,
     );
     return 1;
   }

@@ -1,11 +1,19 @@
-// deno-lint-ignore-file no-console -- a command-line entry point talks to its terminal
 /**
  * `deno task seed FILE.csv`: argument parsing and reporting around {@link seedLogins}.
  */
 
 import { createReadStream } from "node:fs";
 import { parseArgs } from "node:util";
-import { DATA_DIR, type RawEnv } from "../config.ts";
+import { DATA_DIR } from "../config.ts";
+import { messageOf } from "../log.ts";
+import {
+  type CommandIo,
+  dbPathOf,
+  errorMessage,
+  EXIT_USAGE,
+  PROCESS_IO,
+  usageError,
+} from "./cli.ts";
 import { openDatabase } from "../store/database.ts";
 import { SeedFormatError, seedLogins } from "./seed_logins.ts";
 
@@ -16,16 +24,21 @@ column, or "Username" as in Okta's user export; other columns are ignored. Safe 
 
 Environment: DB_PATH (default ${DATA_DIR}/import-hook.db)`;
 
+/** The seed's environment, read by name. */
+export interface SeedEnv {
+  readonly DB_PATH?: string;
+}
+
 /** Most bad rows listed one by one; the rest are counted. */
 const BAD_ROWS_SHOWN = 20;
 
 /** Runs the seed command; resolves to the exit code (2: bad arguments, 1: failure). */
 export async function runSeed(
   args: string[],
-  env: RawEnv,
-  out: (line: string) => void = (line) => console.log(line),
-  err: (line: string) => void = (line) => console.error(line),
+  env: SeedEnv,
+  io: CommandIo = PROCESS_IO,
 ): Promise<number> {
+  const { out, err } = io;
   let file: string;
   try {
     const { values, positionals } = parseArgs({
@@ -40,23 +53,23 @@ export async function runSeed(
     if (positionals.length !== 1) throw new TypeError("Expected exactly one CSV file");
     file = positionals[0]!;
   } catch (error) {
-    err(`${error instanceof Error ? error.message : String(error)} (see --help)`);
-    return 2;
+    err(usageError(error));
+    return EXIT_USAGE;
   }
 
-  const dbPath = env.DB_PATH?.trim() || `${DATA_DIR}/import-hook.db`;
+  const dbPath = dbPathOf(env);
   let db;
   try {
     await Deno.stat(file);
     db = openDatabase(dbPath);
   } catch (error) {
-    err(`Cannot seed from "${file}" into "${dbPath}": ${message(error)}`);
+    err(`Cannot seed from "${file}" into "${dbPath}": ${messageOf(error)}`);
     return 1;
   }
   try {
     const started = performance.now();
     const report = await seedLogins(db, createReadStream(file), {
-      at: new Date().toISOString(),
+      at: io.now().toISOString(),
       onProgress: (rows) => err(`... ${rows} rows`),
     });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -72,13 +85,9 @@ export async function runSeed(
     return 0;
   } catch (error) {
     const what = error instanceof SeedFormatError ? "" : "stopped: ";
-    err(`Cannot seed from "${file}": ${what}${message(error)}`);
+    err(`Cannot seed from "${file}": ${what}${messageOf(error)}`);
     return 1;
   } finally {
     db.close();
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,18 +1,9 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { makeTempDir } from "../../tests/_test_utils.ts";
+import { withTempDir } from "../../tests/_test_utils.ts";
 import { runTask } from "../../tests/_run_task.ts";
 
 /** Runs `test` in a temp dir under data/ with the path of a database file there. */
-async function withDir(test: (dir: string, dbPath: string) => Promise<void>): Promise<void> {
-  const dir = await makeTempDir("seed-");
-  try {
-    await test(dir, `${dir}/hook.db`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 function logins(dbPath: string) {
   const db = new DatabaseSync(dbPath, { readOnly: true });
   try {
@@ -35,7 +26,8 @@ const OKTA_EXPORT = "\uFEFF" + [
 ].join("\r\n");
 
 Deno.test("deno task seed loads an Okta user export by its Username column", async () => {
-  await withDir(async (dir, dbPath) => {
+  await withTempDir("seed-", async (dir) => {
+    const dbPath = `${dir}/hook.db`;
     const file = `${dir}/users.csv`;
     await Deno.writeTextFile(file, OKTA_EXPORT);
     const result = await runTask("seed", [file], { DB_PATH: dbPath });
@@ -80,7 +72,8 @@ Deno.test("deno task seed loads an Okta user export by its Username column", asy
 // Fails: csv-parse counts a CRLF inside a quoted field as two lines, so in a CRLF file every
 // embedded line break pushes the reported line of later bad rows one further.
 Deno.test("deno task seed reports the line of a bad row after a quoted field holding a CRLF", async () => {
-  await withDir(async (dir, dbPath) => {
+  await withTempDir("seed-", async (dir) => {
+    const dbPath = `${dir}/hook.db`;
     const file = `${dir}/users.csv`;
     await Deno.writeTextFile(
       file,
@@ -96,7 +89,8 @@ Deno.test("deno task seed reports the line of a bad row after a quoted field hol
 });
 
 Deno.test("deno task seed run twice adds nothing the second time", async () => {
-  await withDir(async (dir, dbPath) => {
+  await withTempDir("seed-", async (dir) => {
+    const dbPath = `${dir}/hook.db`;
     const file = `${dir}/users.csv`;
     await Deno.writeTextFile(file, "login\nana@example.com\nANA@example.com\nbo@example.com\n");
     const first = await runTask("seed", [file], { DB_PATH: dbPath });
@@ -113,7 +107,8 @@ Deno.test("deno task seed run twice adds nothing the second time", async () => {
 });
 
 Deno.test("deno task seed exits 1 and names the columns when the file has no login column", async () => {
-  await withDir(async (dir, dbPath) => {
+  await withTempDir("seed-", async (dir) => {
+    const dbPath = `${dir}/hook.db`;
     const file = `${dir}/users.csv`;
     await Deno.writeTextFile(file, "id,email\n1,ana@example.com\n");
     const result = await runTask("seed", [file], { DB_PATH: dbPath });
@@ -128,7 +123,8 @@ Deno.test("deno task seed exits 1 and names the columns when the file has no log
 });
 
 Deno.test("deno task seed exits 1 on an empty file", async () => {
-  await withDir(async (dir, dbPath) => {
+  await withTempDir("seed-", async (dir) => {
+    const dbPath = `${dir}/hook.db`;
     const file = `${dir}/empty.csv`;
     await Deno.writeTextFile(file, "");
     const result = await runTask("seed", [file], { DB_PATH: dbPath });
@@ -141,7 +137,8 @@ Deno.test("deno task seed exits 1 on an empty file", async () => {
 });
 
 Deno.test("deno task seed exits 1 when the file does not exist, creating no database", async () => {
-  await withDir(async (dir, dbPath) => {
+  await withTempDir("seed-", async (dir) => {
+    const dbPath = `${dir}/hook.db`;
     const file = `${dir}/missing.csv`;
     const result = await runTask("seed", [file], { DB_PATH: dbPath });
     assert.equal(result.code, 1);

@@ -1,4 +1,3 @@
-// deno-lint-ignore-file no-console -- a command-line tool talks to its terminal
 /**
  * `deno task sync [--prune]`: argument parsing, configuration and reporting around
  * {@link syncLogins}.
@@ -6,15 +5,10 @@
 
 import { parseArgs } from "node:util";
 import { ConfigError, DATA_DIR } from "../config.ts";
+import { messageOf } from "../log.ts";
 import { openDatabase } from "../store/database.ts";
-import {
-  OktaApiError,
-  OktaClient,
-  type OktaClientOptions,
-  type OktaEnv,
-  type OktaWait,
-  parseOktaEnv,
-} from "../okta/okta_api.ts";
+import { OktaApiError, OktaClient, type OktaEnv, parseOktaEnv } from "../okta/okta_api.ts";
+import { type CommandIo, dbPathOf, EXIT_USAGE, PROCESS_IO, usageError, waitLine } from "./cli.ts";
 import { syncLogins, type SyncProgress } from "../okta/sync_logins.ts";
 
 /** The environment variables the sync reads. */
@@ -42,21 +36,13 @@ Environment:
 /** A progress line at most this often, plus one at the end of each pass. */
 const PROGRESS_EVERY_MS = 2000;
 
-/** Seams for tests. */
-export interface SyncCommandOptions {
-  readonly out?: (line: string) => void;
-  readonly err?: (line: string) => void;
-  readonly client?: OktaClientOptions;
-}
-
 /** Runs the sync command; resolves to the exit code (2: bad arguments, 1: failure). */
 export async function runSync(
   args: string[],
   env: SyncEnv,
-  options: SyncCommandOptions = {},
+  io: CommandIo = PROCESS_IO,
 ): Promise<number> {
-  const out = options.out ?? ((line) => console.log(line));
-  const err = options.err ?? ((line) => console.error(line));
+  const { out, err } = io;
   let prune: boolean;
   try {
     const { values } = parseArgs({
@@ -70,8 +56,8 @@ export async function runSync(
     }
     prune = values.prune ?? false;
   } catch (error) {
-    err(`${message(error)} (see --help)`);
-    return 2;
+    err(usageError(error));
+    return EXIT_USAGE;
   }
 
   let target;
@@ -82,24 +68,24 @@ export async function runSync(
     err(error.message);
     return 1;
   }
-  const dbPath = env.DB_PATH?.trim() || `${DATA_DIR}/import-hook.db`;
+  const dbPath = dbPathOf(env);
   let db;
   try {
     db = openDatabase(dbPath);
   } catch (error) {
-    err(`Cannot open the index "${dbPath}": ${message(error)}`);
+    err(`Cannot open the index "${dbPath}": ${messageOf(error)}`);
     return 1;
   }
 
   const started = performance.now();
   const progress = new ProgressLines(err, started);
   const client = new OktaClient(target, {
-    onWait: (wait) => err(describeWait(wait)),
-    ...options.client,
+    onWait: (wait) => err(waitLine(wait)),
+    ...io.okta,
   });
   try {
     const result = await syncLogins(db, client, {
-      startedAt: new Date().toISOString(),
+      startedAt: io.now().toISOString(),
       prune,
       onProgress: (p) => progress.page(p),
     });
@@ -119,7 +105,7 @@ export async function runSync(
       ? ""
       : ` (${progress.last.users} users written before it${prune ? "; nothing pruned" : ""})`;
     const stopped = error instanceof OktaApiError ? "" : "stopped: ";
-    err(`Cannot sync from ${target.orgUrl.origin}: ${stopped}${message(error)}${written}`);
+    err(`Cannot sync from ${target.orgUrl.origin}: ${stopped}${messageOf(error)}${written}`);
     return 1;
   } finally {
     db.close();
@@ -166,21 +152,4 @@ class ProgressLines {
 
 function perSecond(count: number, seconds: number): number {
   return Math.round(count / Math.max(seconds, 0.001));
-}
-
-/** A line saying why the command is waiting. */
-export function describeWait(wait: OktaWait): string {
-  const s = (wait.ms / 1000).toFixed(1);
-  switch (wait.reason) {
-    case "rate-limit":
-      return `... rate limit reached: waiting ${s} s for the reset before ${wait.request}`;
-    case "429":
-      return `... Okta answered 429 Too Many Requests: waiting ${s} s for the reset`;
-    case "retry":
-      return `... Okta failed ${wait.request}: retrying in ${s} s`;
-  }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -67,9 +67,14 @@ export function infix(parts: LoginParts, fragment: string): string {
   return `${local}@${parts.domain}`;
 }
 
-/** The login with a number appended to its local part (`john.smith` + 2 -> `john.smith2`). */
-export function withSuffix(parts: LoginParts, n: number): string {
-  return `${parts.local}${n}@${parts.domain}`;
+/**
+ * The login with a number appended to its local part (`john.smith` + 2 -> `john.smith2`), or
+ * `null` when that makes the login or its local part too long.
+ */
+export function withSuffix(parts: LoginParts, n: number): string | null {
+  const local = `${parts.local}${n}`;
+  const login = `${local}@${parts.domain}`;
+  return login.length > MAX_LOGIN_LENGTH || local.length > MAX_LOCAL_PART_LENGTH ? null : login;
 }
 
 /** Result of {@link middleNameCandidates}. */
@@ -111,13 +116,13 @@ export function middleNameCandidates(
     const candidate = infix(parts, fragment);
     const problem = loginProblem(candidate);
     if (problem === null) candidates.push({ login: candidate, strategy });
-    else problems.push({ strategy, reason: problem, summary: describe(problem, candidate) });
+    else problems.push({ strategy, reason: problem, summary: problemSummary(problem, candidate) });
   }
   return { candidates, problems };
 }
 
 /** A human summary of a {@link loginProblem} for `login`. */
-export function describe(problem: "NOT_EMAIL_SHAPED" | "TOO_LONG", login: string): string {
+export function problemSummary(problem: "NOT_EMAIL_SHAPED" | "TOO_LONG", login: string): string {
   return problem === "TOO_LONG"
     ? `"${login}" is longer than ${MAX_LOGIN_LENGTH} characters or its local part longer than ${MAX_LOCAL_PART_LENGTH}`
     : notEmailShaped(login);

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import {
-  describe,
   infix,
   loginProblem,
   MAX_LOCAL_PART_LENGTH,
   MAX_LOGIN_LENGTH,
   middleNameCandidates,
+  problemSummary,
   splitLogin,
   withSuffix,
 } from "./candidates.ts";
@@ -162,10 +162,10 @@ Deno.test("middleNameCandidates() drops a middle-name login over the limit but k
   });
 });
 
-Deno.test("describe() words each login problem", () => {
+Deno.test("problemSummary() words each login problem", () => {
   assert.equal(
-    describe("TOO_LONG", "x@y.com"),
+    problemSummary("TOO_LONG", "x@y.com"),
     '"x@y.com" is longer than 100 characters or its local part longer than 64',
   );
-  assert.equal(describe("NOT_EMAIL_SHAPED", "xy"), '"xy" is not an email address');
+  assert.equal(problemSummary("NOT_EMAIL_SHAPED", "xy"), '"xy" is not an email address');
 });

@@ -25,18 +25,27 @@ export interface DecideDeps {
   readonly strategies: readonly StrategyName[];
 }
 
-/** When and how fast: the request's arrival, and a clock in milliseconds for its duration. */
+/**
+ * When: the request's arrival, and the milliseconds it had spent before this decision began. A
+ * request's duration is carried in this one form, from the handler through the store and the
+ * worker to the audit row.
+ */
 export interface Timing {
   readonly receivedAt: string;
-  readonly startedMs: number;
-  readonly nowMs: () => number;
+  readonly elapsedMs: number;
 }
 
 /**
  * Decides `event` once: the same eventId again (Okta retries once) gets the identical reply and
  * reserves nothing new.
  */
-export function decideEvent(event: HookEvent, deps: DecideDeps, timing: Timing): Decided {
+export function decideEvent(
+  event: HookEvent,
+  deps: DecideDeps,
+  timing: Timing,
+  nowMs: () => number = () => performance.now(),
+): Decided {
+  const startedMs = nowMs();
   const stored = deps.audit.findDecision(event.eventId);
   if (stored !== undefined) return { ...stored, replayed: true };
 
@@ -64,7 +73,7 @@ export function decideEvent(event: HookEvent, deps: DecideDeps, timing: Timing):
     reused: "reused" in resolution && resolution.reused,
     reason: "reason" in resolution ? resolution.reason : null,
     reply,
-    durationMs: timing.nowMs() - timing.startedMs,
+    durationMs: timing.elapsedMs + nowMs() - startedMs,
   });
   return { reply, outcome: resolution.outcome, replayed: false };
 }

@@ -3,9 +3,9 @@
  */
 
 import type { HookRequest } from "./hook_schema.ts";
+import { importOwner, type OwnerSource } from "./owner.ts";
 
-/** Where the owner's identity came from; see {@link readHookEvent}. */
-export type OwnerSource = "attribute" | "app_user_id" | "event";
+export type { OwnerSource } from "./owner.ts";
 
 /** What one hook call asks about, with Okta's nulls and absences folded together. */
 export interface HookEvent {
@@ -49,13 +49,11 @@ export function readHookEvent(request: HookRequest, attributes: EventAttributes)
     : appUserId !== null
     ? ["app_user_id", appUserId]
     : ["event", request.eventId];
-  const owner = ownerSource === "event"
-    ? JSON.stringify(["event", request.eventId])
-    : JSON.stringify([
-      appId,
-      ownerSource === "attribute" ? attributes.ownerAttribute : "#id",
-      ownerId,
-    ]);
+  const owner = importOwner(ownerSource, {
+    appId,
+    attribute: attributes.ownerAttribute,
+    id: ownerId,
+  });
   return {
     eventId: request.eventId,
     jobId: present(context?.job?.id),

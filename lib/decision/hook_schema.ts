@@ -4,6 +4,7 @@
  */
 
 import { z } from "zod";
+import { messageOf } from "../log.ts";
 
 /** The only event type this endpoint accepts. */
 export const IMPORT_EVENT_TYPE = "com.okta.import.transform";
@@ -69,7 +70,7 @@ export function parseHookRequest(body: string): ParseResult {
   try {
     json = JSON.parse(body);
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = messageOf(error);
     return {
       ok: false,
       summary: "Request body is not valid JSON",

@@ -6,12 +6,23 @@
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { loginKey } from "./fold_name.ts";
-import {
-  type LoginParts,
-  MAX_LOCAL_PART_LENGTH,
-  MAX_LOGIN_LENGTH,
-  withSuffix,
-} from "./candidates.ts";
+import { type LoginParts, withSuffix } from "./candidates.ts";
+import type { StrategyName } from "../config.ts";
+
+/** How a login in the index was chosen: a resolution strategy, or how it came to be known. */
+export type LoginStrategy =
+  | StrategyName
+  | "unchanged"
+  | "linked"
+  | "okta_conflict"
+  | "seed"
+  | "sync";
+
+/**
+ * Who put a login in the index: the hook's own decision, a seed file, Okta's conflict report, a
+ * linked user, or the Okta sync.
+ */
+export type LoginSource = "hook" | "seed" | "okta_conflict" | "link" | "sync";
 
 /** One row of the index. */
 export interface LoginEntry {
@@ -19,8 +30,8 @@ export interface LoginEntry {
   readonly login: string;
   readonly owner: string | null;
   readonly requestedKey: string | null;
-  readonly strategy: string;
-  readonly source: string;
+  readonly strategy: LoginStrategy;
+  readonly source: LoginSource;
 }
 
 /** A login to record as taken. */
@@ -28,8 +39,8 @@ export interface Reservation {
   readonly login: string;
   readonly owner: string | null;
   readonly requestedKey: string | null;
-  readonly strategy: string;
-  readonly source: string;
+  readonly strategy: LoginStrategy;
+  readonly source: LoginSource;
   readonly eventId: string | null;
   readonly at: string;
 }
@@ -111,7 +122,7 @@ export class LoginIndex {
   }
 
   /** Keeps `login` taken but no longer by its owner (Okta reported someone else holds it). */
-  disown(login: string, source: string): void {
+  disown(login: string, source: LoginSource): void {
     this.#disown.run(source, loginKey(login));
   }
 
@@ -126,12 +137,7 @@ export class LoginIndex {
     let n = stored?.n ?? this.#firstUnusedSuffix(parts);
     for (;;) {
       const login = withSuffix(parts, n);
-      if (
-        login.length > MAX_LOGIN_LENGTH ||
-        parts.local.length + String(n).length > MAX_LOCAL_PART_LENGTH
-      ) {
-        return null;
-      }
+      if (login === null) return null;
       if (this.find(login) === undefined) {
         // Advanced before the caller reserves: both happen in one transaction or not at all.
         this.#setCounter.run(baseKey, n + 1);

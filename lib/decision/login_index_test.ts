@@ -1,22 +1,6 @@
 import assert from "node:assert/strict";
 import type { DatabaseSync } from "node:sqlite";
-import type { Reservation } from "./login_index.ts";
-import { withIndex } from "../../tests/_test_utils.ts";
-
-const AT = "2026-03-02T08:00:00.000Z";
-
-function seeded(login: string, fields: Partial<Reservation> = {}): Reservation {
-  return {
-    login,
-    owner: null,
-    requestedKey: null,
-    strategy: "seed",
-    source: "seed",
-    eventId: null,
-    at: AT,
-    ...fields,
-  };
-}
+import { reservation, withIndex } from "../../tests/_test_utils.ts";
 
 function counter(db: DatabaseSync, baseKey: string): number | undefined {
   const row = db.prepare("SELECT next_suffix FROM suffix_counters WHERE base_key = ?").get(baseKey);
@@ -25,7 +9,7 @@ function counter(db: DatabaseSync, baseKey: string): number | undefined {
 
 Deno.test("LoginIndex.find() ignores case and diacritics, as Okta does", async () => {
   await withIndex((index) => {
-    index.reserve(seeded("Zoë.Darcy@Example.com", { owner: "o1", eventId: "evt-1" }));
+    index.reserve(reservation("Zoë.Darcy@Example.com", { owner: "o1", eventId: "evt-1" }));
     const expected = {
       loginKey: "zoe.darcy@example.com",
       login: "Zoë.Darcy@Example.com",
@@ -43,9 +27,9 @@ Deno.test("LoginIndex.find() ignores case and diacritics, as Okta does", async (
 
 Deno.test("LoginIndex.reserve() throws when the login is already taken in another spelling", async () => {
   await withIndex((index, db) => {
-    index.reserve(seeded("john.smith@example.com", { owner: "first" }));
+    index.reserve(reservation("john.smith@example.com", { owner: "first" }));
     assert.throws(
-      () => index.reserve(seeded("JOHN.SMÍTH@example.com", { owner: "second" })),
+      () => index.reserve(reservation("JOHN.SMÍTH@example.com", { owner: "second" })),
       /UNIQUE constraint failed: logins\.login_key/,
     );
     assert.deepEqual(
@@ -57,8 +41,8 @@ Deno.test("LoginIndex.reserve() throws when the login is already taken in anothe
 
 Deno.test("LoginIndex.reserveIfFree() adds a free login and leaves a taken one to its holder", async () => {
   await withIndex((index) => {
-    assert.equal(index.reserveIfFree(seeded("ana@example.com", { owner: "first" })), true);
-    assert.equal(index.reserveIfFree(seeded("ANA@example.com", { owner: "second" })), false);
+    assert.equal(index.reserveIfFree(reservation("ana@example.com", { owner: "first" })), true);
+    assert.equal(index.reserveIfFree(reservation("ANA@example.com", { owner: "second" })), false);
     assert.equal(index.find("ana@example.com")?.owner, "first");
     assert.equal(index.find("ana@example.com")?.login, "ana@example.com");
   });
@@ -66,7 +50,7 @@ Deno.test("LoginIndex.reserveIfFree() adds a free login and leaves a taken one t
 
 Deno.test("LoginIndex.findForOwner() finds the login an owner got for a requested login", async () => {
   await withIndex((index) => {
-    index.reserve(seeded("kim.soo.park@example.com", {
+    index.reserve(reservation("kim.soo.park@example.com", {
       owner: "owner-1",
       requestedKey: "kim.park@example.com",
       strategy: "middle_name",
@@ -87,7 +71,7 @@ Deno.test("LoginIndex.findForOwner() finds the login an owner got for a requeste
 
 Deno.test("LoginIndex.disown() keeps the login taken but by no owner", async () => {
   await withIndex((index) => {
-    index.reserve(seeded("ana@example.com", {
+    index.reserve(reservation("ana@example.com", {
       owner: "o1",
       requestedKey: "ana@example.com",
       strategy: "unchanged",
@@ -109,7 +93,7 @@ Deno.test("LoginIndex.disown() keeps the login taken but by no owner", async () 
 Deno.test("LoginIndex.freeSuffixedLogin() starts at 2 and continues from its counter", async () => {
   await withIndex((index, db) => {
     const parts = { local: "john.smith", domain: "example.com" };
-    index.reserve(seeded("john.smith@example.com"));
+    index.reserve(reservation("john.smith@example.com"));
     assert.equal(index.freeSuffixedLogin(parts), "john.smith2@example.com");
     assert.equal(counter(db, "john.smith@example.com"), 3);
     // Not reserved by the caller, yet not offered again: the counter moved on.
@@ -122,8 +106,8 @@ Deno.test("LoginIndex.freeSuffixedLogin() skips numbers taken after the counter 
   await withIndex((index, db) => {
     const parts = { local: "john.smith", domain: "example.com" };
     assert.equal(index.freeSuffixedLogin(parts), "john.smith2@example.com");
-    index.reserve(seeded("john.smith3@example.com"));
-    index.reserve(seeded("John.Smith4@Example.com"));
+    index.reserve(reservation("john.smith3@example.com"));
+    index.reserve(reservation("John.Smith4@Example.com"));
     assert.equal(index.freeSuffixedLogin(parts), "john.smith5@example.com");
     assert.equal(counter(db, "john.smith@example.com"), 6);
   });
@@ -141,7 +125,7 @@ Deno.test("LoginIndex.freeSuffixedLogin() starts above the numbered logins alrea
         "john.smith40x@example.com", // not only a number
         "john.smith.7@example.com", // another local part
       ]
-    ) index.reserve(seeded(login));
+    ) index.reserve(reservation(login));
     assert.equal(
       index.freeSuffixedLogin({ local: "John.Smith", domain: "Example.com" }),
       "John.Smith10@Example.com",
@@ -154,7 +138,7 @@ Deno.test("LoginIndex.freeSuffixedLogin() returns null when the local part would
   await withIndex((index, db) => {
     const local = "a".repeat(63);
     const parts = { local, domain: "example.com" };
-    for (let n = 2; n <= 9; n++) index.reserve(seeded(`${local}${n}@example.com`));
+    for (let n = 2; n <= 9; n++) index.reserve(reservation(`${local}${n}@example.com`));
     // 10 would make a 65-character local part.
     assert.equal(index.freeSuffixedLogin(parts), null);
     assert.equal(counter(db, `${local}@example.com`), undefined);

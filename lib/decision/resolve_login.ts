@@ -4,16 +4,17 @@
  */
 
 import {
-  describe,
   loginProblem,
   middleNameCandidates,
+  problemSummary,
   splitLogin,
   type StrategyProblem,
 } from "./candidates.ts";
-import type { StrategyName } from "../config.ts";
+import { STRATEGY_NAMES, type StrategyName } from "../config.ts";
 import { loginKey } from "./fold_name.ts";
 import type { HookEvent } from "./hook_event.ts";
-import type { LoginIndex } from "./login_index.ts";
+import type { LoginIndex, LoginSource, LoginStrategy, Reservation } from "./login_index.ts";
+import { oktaUserOwner } from "./owner.ts";
 
 /** What the service decided for one event. */
 export type Resolution =
@@ -54,19 +55,29 @@ export function resolveLogin(
   index: LoginIndex,
   options: { readonly strategies: readonly StrategyName[]; readonly at: string },
 ): Resolution {
-  const { at } = options;
-  const reservation = { eventId: event.eventId, at };
+  // Every reservation of this event: the same event id and time, and (unless said otherwise)
+  // owned by the event's owner for the login it asked for.
+  const reservation = (
+    login: string,
+    strategy: LoginStrategy,
+    source: LoginSource = "hook",
+    owner: string | null = event.owner,
+    requestedKey: string | null = event.login === null ? null : loginKey(event.login),
+  ): Reservation => ({
+    login,
+    owner,
+    requestedKey,
+    strategy,
+    source,
+    eventId: event.eventId,
+    at: options.at,
+  });
   if (event.action !== "CREATE_USER" || event.login === null) {
     if (event.action === "LINK_USER" && event.login !== null && event.oktaUserId !== null) {
       // The linked Okta user holds this login; remember it so no one else is handed it.
-      index.reserveIfFree({
-        ...reservation,
-        login: event.login,
-        owner: JSON.stringify(["okta", event.oktaUserId]),
-        requestedKey: null,
-        strategy: "linked",
-        source: "link",
-      });
+      index.reserveIfFree(
+        reservation(event.login, "linked", "link", oktaUserOwner(event.oktaUserId), null),
+      );
     }
     return {
       outcome: "skipped",
@@ -79,13 +90,12 @@ export function resolveLogin(
   const ownerStable = event.ownerSource !== "event";
   const previous = ownerStable ? index.findForOwner(event.owner, original) : undefined;
   if (previous !== undefined) {
-    const isOriginal = previous.loginKey === originalKey;
-    if (!isOriginal) {
+    if (previous.loginKey !== originalKey) {
       return {
         outcome: "resolved",
         original,
         login: previous.login,
-        strategy: previous.strategy as StrategyName,
+        strategy: resolutionStrategy(previous.strategy),
         reused: true,
         reason: "The owner was given this login by an earlier decision",
       };
@@ -98,29 +108,13 @@ export function resolveLogin(
   const holder = previous === undefined ? index.find(original) : undefined;
   const heldByOther = holder !== undefined && holder.owner !== event.owner;
   if (!event.oktaReportsConflict && !heldByOther) {
-    if (holder === undefined) {
-      index.reserve({
-        ...reservation,
-        login: original,
-        owner: event.owner,
-        requestedKey: originalKey,
-        strategy: "unchanged",
-        source: "hook",
-      });
-    }
+    if (holder === undefined) index.reserve(reservation(original, "unchanged"));
     return { outcome: "unchanged", login: original, reused: holder !== undefined };
   }
   if (event.oktaReportsConflict && holder !== undefined && !heldByOther) {
     index.disown(original, "okta_conflict");
   } else if (event.oktaReportsConflict && holder === undefined && previous === undefined) {
-    index.reserve({
-      ...reservation,
-      login: original,
-      owner: null,
-      requestedKey: null,
-      strategy: "okta_conflict",
-      source: "okta_conflict",
-    });
+    index.reserve(reservation(original, "okta_conflict", "okta_conflict", null, null));
   }
 
   const why = event.oktaReportsConflict
@@ -134,14 +128,7 @@ export function resolveLogin(
   const skipped = [...problems];
   for (const candidate of candidates) {
     if (index.find(candidate.login) === undefined) {
-      index.reserve({
-        ...reservation,
-        login: candidate.login,
-        owner: event.owner,
-        requestedKey: originalKey,
-        strategy: candidate.strategy,
-        source: "hook",
-      });
+      index.reserve(reservation(candidate.login, candidate.strategy));
       return { outcome: "resolved", original, ...candidate, reused: false, reason: why };
     }
     skipped.push({
@@ -156,14 +143,7 @@ export function resolveLogin(
     const problem = parts === null ? "NOT_EMAIL_SHAPED" : loginProblem(original);
     const login = parts !== null && problem === null ? index.freeSuffixedLogin(parts) : null;
     if (login !== null) {
-      index.reserve({
-        ...reservation,
-        login,
-        owner: event.owner,
-        requestedKey: originalKey,
-        strategy: "numeric_suffix",
-        source: "hook",
-      });
+      index.reserve(reservation(login, "numeric_suffix"));
       return {
         outcome: "resolved",
         original,
@@ -178,7 +158,7 @@ export function resolveLogin(
       reason: problem ?? "TOO_LONG",
       summary: problem === null
         ? `"${original}" with a number appended is too long`
-        : describe(problem, original),
+        : problemSummary(problem, original),
     });
   }
 
@@ -195,4 +175,11 @@ function ordered(
   strategies: readonly StrategyName[],
 ): StrategyProblem[] {
   return problems.sort((a, b) => strategies.indexOf(a.strategy) - strategies.indexOf(b.strategy));
+}
+
+/** An owner's login other than the one it asked for was chosen by a resolution strategy. */
+function resolutionStrategy(strategy: LoginStrategy): StrategyName {
+  const name = STRATEGY_NAMES.find((known) => known === strategy);
+  if (name === undefined) throw new Error(`An owner's changed login has strategy "${strategy}"`);
+  return name;
 }

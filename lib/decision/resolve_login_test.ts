@@ -4,7 +4,7 @@ import type { StrategyName } from "../config.ts";
 import type { HookEvent } from "./hook_event.ts";
 import { LoginIndex, type Reservation } from "./login_index.ts";
 import { resolveLogin } from "./resolve_login.ts";
-import { withIndex } from "../../tests/_test_utils.ts";
+import { reservation, withIndex } from "../../tests/_test_utils.ts";
 
 const AT = "2026-03-02T08:00:00.000Z";
 const ALL: StrategyName[] = ["middle_name", "middle_initial", "numeric_suffix"];
@@ -33,16 +33,7 @@ function resolve(index: LoginIndex, e: HookEvent, strategies: StrategyName[] = A
 }
 
 function take(index: LoginIndex, login: string, fields: Partial<Reservation> = {}): void {
-  index.reserve({
-    login,
-    owner: null,
-    requestedKey: null,
-    strategy: "seed",
-    source: "seed",
-    eventId: null,
-    at: AT,
-    ...fields,
-  });
+  index.reserve(reservation(login, { at: AT, ...fields }));
 }
 
 function rows(db: DatabaseSync) {

@@ -1,25 +1,16 @@
 import assert from "node:assert/strict";
 import * as x509 from "@peculiar/x509";
 import { ensureDevCertificate, ensureDevSecret } from "./dev_credentials.ts";
-import { makeTempDir } from "../../tests/_test_utils.ts";
+import { withTempDir } from "../../tests/_test_utils.ts";
 
 const DAY_MS = 86_400_000;
-
-async function withDir(test: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await makeTempDir("dev-credentials-");
-  try {
-    await test(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 async function mode(path: string): Promise<number> {
   return (await Deno.stat(path)).mode! & 0o777;
 }
 
 Deno.test("ensureDevSecret() writes a random 256-bit secret readable only by its owner", async () => {
-  await withDir(async (dir) => {
+  await withTempDir("dev-credentials-", async (dir) => {
     const path = `${dir}/hook-secret`;
     const { value, created } = await ensureDevSecret(path);
     assert.equal(created, true);
@@ -32,7 +23,7 @@ Deno.test("ensureDevSecret() writes a random 256-bit secret readable only by its
 });
 
 Deno.test("ensureDevSecret() reuses the secret already in the file", async () => {
-  await withDir(async (dir) => {
+  await withTempDir("dev-credentials-", async (dir) => {
     const path = `${dir}/hook-secret`;
     const first = await ensureDevSecret(path);
     assert.deepEqual(await ensureDevSecret(path), { value: first.value, created: false });
@@ -45,7 +36,7 @@ Deno.test("ensureDevSecret() reuses the secret already in the file", async () =>
 });
 
 Deno.test("ensureDevSecret() replaces a blank file and makes it private", async () => {
-  await withDir(async (dir) => {
+  await withTempDir("dev-credentials-", async (dir) => {
     const path = `${dir}/hook-secret`;
     await Deno.writeTextFile(path, " \n", { mode: 0o644 });
     await Deno.chmod(path, 0o644);
@@ -57,7 +48,7 @@ Deno.test("ensureDevSecret() replaces a blank file and makes it private", async 
 });
 
 Deno.test("ensureDevCertificate() writes a year-long self-signed certificate for the loopback names", async () => {
-  await withDir(async (dir) => {
+  await withTempDir("dev-credentials-", async (dir) => {
     const certPath = `${dir}/dev-cert.pem`;
     const keyPath = `${dir}/dev-key.pem`;
     const now = new Date("2026-03-02T08:00:00.000Z");
@@ -84,7 +75,7 @@ Deno.test("ensureDevCertificate() writes a year-long self-signed certificate for
 });
 
 Deno.test("ensureDevCertificate() serves TLS that a client trusting it accepts for localhost", async () => {
-  await withDir(async (dir) => {
+  await withTempDir("dev-credentials-", async (dir) => {
     const { value } = await ensureDevCertificate(`${dir}/cert.pem`, `${dir}/key.pem`);
     const controller = new AbortController();
     const server = Deno.serve({
@@ -109,7 +100,7 @@ Deno.test("ensureDevCertificate() serves TLS that a client trusting it accepts f
 });
 
 Deno.test("ensureDevCertificate() reuses a pair that has not expired", async () => {
-  await withDir(async (dir) => {
+  await withTempDir("dev-credentials-", async (dir) => {
     const certPath = `${dir}/dev-cert.pem`;
     const keyPath = `${dir}/dev-key.pem`;
     const now = new Date("2026-03-02T08:00:00.000Z");
@@ -123,7 +114,7 @@ Deno.test("ensureDevCertificate() reuses a pair that has not expired", async () 
 });
 
 Deno.test("ensureDevCertificate() replaces an expired pair", async () => {
-  await withDir(async (dir) => {
+  await withTempDir("dev-credentials-", async (dir) => {
     const certPath = `${dir}/dev-cert.pem`;
     const keyPath = `${dir}/dev-key.pem`;
     const now = new Date("2026-03-02T08:00:00.000Z");
@@ -142,7 +133,7 @@ Deno.test("ensureDevCertificate() replaces an expired pair", async () => {
 });
 
 Deno.test("ensureDevCertificate() makes a new pair when only the certificate is there", async () => {
-  await withDir(async (dir) => {
+  await withTempDir("dev-credentials-", async (dir) => {
     const certPath = `${dir}/dev-cert.pem`;
     const keyPath = `${dir}/dev-key.pem`;
     const first = await ensureDevCertificate(certPath, keyPath);

@@ -8,7 +8,7 @@ import { createAuthCheck } from "./auth.ts";
 import type { Config } from "../config.ts";
 import { openDecisionStore } from "../store/decision_store.ts";
 import { ensureDevCertificate, ensureDevSecret, type TlsPair } from "./dev_credentials.ts";
-import type { Logger } from "../log.ts";
+import { type Logger, messageOf } from "../log.ts";
 import { createHandler } from "./routes.ts";
 
 /** Where generated development files go, relative to the data directory. */
@@ -145,8 +145,7 @@ async function readSetting(path: string, variable: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new Error(`Cannot read ${variable}: "${path}": ${detail}`);
+    throw new Error(`Cannot read ${variable}: "${path}": ${messageOf(error)}`);
   }
 }
 

@@ -6,25 +6,16 @@ import { DEV_FILES, startService } from "./service.ts";
 import {
   assertUnchanged,
   makeHookRequest,
-  makeTempDir,
   TEST_SECRET,
+  withTempDir,
 } from "../../tests/_test_utils.ts";
-
-async function withDir(test: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await makeTempDir("service-");
-  try {
-    await test(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 function config(dir: string, env: Record<string, string> = {}) {
   return { ...parseConfig({ HOSTNAME: "127.0.0.1", DB_PATH: `${dir}/hook.db`, ...env }), port: 0 };
 }
 
 Deno.test("startService() without a secret or TLS files generates them in the data directory", async () => {
-  await withDir(async (dir) => {
+  await withTempDir("service-", async (dir) => {
     const service = await startService(config(dir), { dataDir: dir, log: silentLogger });
     const client = Deno.createHttpClient({ caCerts: [service.certificate] });
     try {
@@ -67,7 +58,7 @@ Deno.test("startService() without a secret or TLS files generates them in the da
 });
 
 Deno.test("startService() names TLS_CERT_FILE when the certificate file cannot be read", async () => {
-  await withDir(async (dir) => {
+  await withTempDir("service-", async (dir) => {
     const env = { TLS_CERT_FILE: `${dir}/missing.pem`, TLS_KEY_FILE: `${dir}/key.pem` };
     await assert.rejects(
       startService(config(dir, env), { dataDir: dir, log: silentLogger }),
@@ -80,7 +71,7 @@ Deno.test("startService() names TLS_CERT_FILE when the certificate file cannot b
 });
 
 Deno.test("stop() lets a request in flight finish and commit before the service closes", async () => {
-  await withDir(async (dir) => {
+  await withTempDir("service-", async (dir) => {
     const service = await startService(config(dir, { HOOK_AUTH_SECRET: TEST_SECRET }), {
       dataDir: dir,
       log: silentLogger,

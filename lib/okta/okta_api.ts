@@ -5,6 +5,7 @@
  */
 
 import { ConfigError } from "../config.ts";
+import { messageOf } from "../log.ts";
 
 /** The environment variables that point at an Okta org. */
 export const OKTA_VARIABLES = ["OKTA_ORG_URL", "OKTA_API_TOKEN"] as const;
@@ -190,7 +191,7 @@ export class OktaClient {
           const retried = retries > 0 ? ` (after ${retries} retries)` : "";
           throw new OktaApiError(
             0,
-            `Cannot reach Okta at ${url.origin} for ${what}${retried}: ${describe(error)}`,
+            `Cannot reach Okta at ${url.origin} for ${what}${retried}: ${networkFailure(error)}`,
           );
         }
         await this.#pause({ reason: "retry", ms: this.#backoff(retries++), request: what });
@@ -312,7 +313,7 @@ function errorSummary(text: string): string {
   }
 }
 
-function describe(error: unknown): string {
+function networkFailure(error: unknown): string {
   if (error instanceof DOMException && error.name === "TimeoutError") return "no answer in time";
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
 }

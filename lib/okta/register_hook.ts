@@ -3,10 +3,11 @@
  * one with the same name so a new URL or a rotated secret can be pushed by running it again.
  */
 
+import { IMPORT_EVENT_TYPE } from "../decision/hook_schema.ts";
 import { OktaApiError, type OktaClient } from "./okta_api.ts";
 
-/** The inline hook type Okta calls during an import. */
-export const IMPORT_HOOK_TYPE = "com.okta.import.transform";
+/** The inline hook type Okta calls during an import: the event type of its requests. */
+export const IMPORT_HOOK_TYPE = IMPORT_EVENT_TYPE;
 
 /** The hook's name when none is given. */
 export const DEFAULT_HOOK_NAME = "Import login de-duplication";

@@ -7,6 +7,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { loginKey } from "../decision/fold_name.ts";
 import { inTransaction } from "../store/database.ts";
+import { oktaUserOwner } from "../decision/owner.ts";
 
 /** Users per page: Okta's default and documented maximum. */
 export const PAGE_LIMIT = 200;
@@ -106,11 +107,6 @@ export async function syncLogins(
   return { ...totals, deprovisioned, pruned, pruneSkipped };
 }
 
-/** The owner recorded for a login first seen by a sync: the Okta user holding it. */
-export function syncOwner(userId: string): string {
-  return JSON.stringify(["okta", userId]);
-}
-
 /** The id and login of a listed user, or `null` if the reply lacks either. */
 export function userLogin(user: unknown): { id: string; login: string } | null {
   if (typeof user !== "object" || user === null) return null;
@@ -159,7 +155,7 @@ class SyncWriter {
         const inserted = this.#insert.run(
           key,
           found.login,
-          syncOwner(found.id),
+          oktaUserOwner(found.id),
           this.#at,
           found.id,
           this.#at,

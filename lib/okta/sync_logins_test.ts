@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import type { DatabaseSync } from "node:sqlite";
 import { openDatabase } from "../store/database.ts";
-import { LoginIndex } from "../decision/login_index.ts";
+import { LoginIndex, type LoginSource } from "../decision/login_index.ts";
 import { OktaApiError, OktaClient, parseOktaEnv } from "./okta_api.ts";
-import { SYNC_PASSES, syncLogins, syncOwner, userLogin } from "./sync_logins.ts";
+import { SYNC_PASSES, syncLogins, userLogin } from "./sync_logins.ts";
+import { oktaUserOwner } from "../decision/owner.ts";
 import { type FakeOkta, makeUsers, startFakeOkta } from "../../tests/_fake_okta.ts";
-import { makeTempDir } from "../../tests/_test_utils.ts";
+import { makeTempDir, reservation } from "../../tests/_test_utils.ts";
 
 const TOKEN = "00fakeToken-0123456789abcdef";
 const RUN_1 = "2025-01-01T00:00:00.000Z";
@@ -45,16 +46,14 @@ function rows(db: DatabaseSync): Row[] {
   ).all().map((row) => ({ ...row }));
 }
 
-function reserve(db: DatabaseSync, login: string, owner: string | null, source: string): void {
-  new LoginIndex(db).reserve({
-    login,
+function reserve(db: DatabaseSync, login: string, owner: string | null, source: LoginSource) {
+  new LoginIndex(db).reserve(reservation(login, {
     owner,
     requestedKey: owner === null ? null : login.toLowerCase(),
     strategy: source === "seed" ? "seed" : "unchanged",
     source,
-    eventId: null,
     at: "2024-12-31T00:00:00.000Z",
-  });
+  }));
 }
 
 Deno.test("syncLogins() loads every user over several pages, deprovisioned users included", async () => {
@@ -133,7 +132,7 @@ Deno.test("syncLogins() keeps the owner of a login the hook or a seed recorded, 
       [null, "seed"],
     );
     assert.equal(byLogin["seeded@example.com"]!.okta_user_id, "00uB");
-    assert.equal(byLogin["new@example.com"]!.owner, syncOwner("00uC"));
+    assert.equal(byLogin["new@example.com"]!.owner, oktaUserOwner("00uC"));
   });
 });
 

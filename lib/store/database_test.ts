@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { openDatabase, SCHEMA_VERSION } from "./database.ts";
-import { makeTempDir } from "../../tests/_test_utils.ts";
-
-async function withDir(test: (dbPath: string) => Promise<void> | void): Promise<void> {
-  const dir = await makeTempDir("database-");
-  try {
-    await test(`${dir}/hook.db`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "../../tests/_test_utils.ts";
 
 function pragma(db: DatabaseSync, name: string): unknown {
   return Object.values(db.prepare(`PRAGMA ${name}`).get()!)[0];
@@ -38,7 +29,8 @@ const OBJECTS = [
 ];
 
 Deno.test("openDatabase() migrates a fresh file to SCHEMA_VERSION", async () => {
-  await withDir((dbPath) => {
+  await withTempDir("database-", (dir) => {
+    const dbPath = `${dir}/hook.db`;
     assert.equal(SCHEMA_VERSION, 4);
     const db = openDatabase(dbPath);
     try {
@@ -52,7 +44,8 @@ Deno.test("openDatabase() migrates a fresh file to SCHEMA_VERSION", async () => 
 });
 
 Deno.test("openDatabase() sets WAL, synchronous=FULL and the busy timeout", async () => {
-  await withDir((dbPath) => {
+  await withTempDir("database-", (dir) => {
+    const dbPath = `${dir}/hook.db`;
     const db = openDatabase(dbPath, { busyTimeoutMs: 1234.7 });
     try {
       assert.equal(pragma(db, "journal_mode"), "wal");
@@ -71,7 +64,8 @@ Deno.test("openDatabase() sets WAL, synchronous=FULL and the busy timeout", asyn
 });
 
 Deno.test("openDatabase() reopens a migrated file without changing it", async () => {
-  await withDir((dbPath) => {
+  await withTempDir("database-", (dir) => {
+    const dbPath = `${dir}/hook.db`;
     const first = openDatabase(dbPath);
     first.exec(
       "INSERT INTO logins (login_key, login, strategy, source, created_at) VALUES ('a@x.com', 'A@x.com', 'seed', 'seed', 't')",
@@ -92,7 +86,8 @@ Deno.test("openDatabase() reopens a migrated file without changing it", async ()
 });
 
 Deno.test("openDatabase() migrates a version 1 file up, keeping its rows", async () => {
-  await withDir((dbPath) => {
+  await withTempDir("database-", (dir) => {
+    const dbPath = `${dir}/hook.db`;
     const db = openDatabase(dbPath);
     // Back to version 1: undo what versions 2 to 4 did.
     db.exec(`
@@ -121,7 +116,8 @@ Deno.test("openDatabase() migrates a version 1 file up, keeping its rows", async
 });
 
 Deno.test("openDatabase() refuses a file with a newer schema and leaves it untouched", async () => {
-  await withDir((dbPath) => {
+  await withTempDir("database-", (dir) => {
+    const dbPath = `${dir}/hook.db`;
     const newer = new DatabaseSync(dbPath);
     newer.exec("PRAGMA user_version = 5");
     newer.close();
@@ -143,7 +139,8 @@ Deno.test("openDatabase() refuses a file with a newer schema and leaves it untou
 });
 
 Deno.test("openDatabase() indexes only sync rows by seen_at, for sync --prune", async () => {
-  await withDir((dbPath) => {
+  await withTempDir("database-", (dir) => {
+    const dbPath = `${dir}/hook.db`;
     const db = openDatabase(dbPath);
     try {
       const plan = db.prepare(

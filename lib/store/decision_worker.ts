@@ -67,12 +67,7 @@ function openStore(settings: StoreSettings): Open {
       deps.audit.recordRejection(item.record);
       return null;
     }
-    const startedMs = performance.now() - item.elapsedMs;
-    return decideEvent(item.event, deps, {
-      receivedAt: item.receivedAt,
-      startedMs,
-      nowMs: () => performance.now(),
-    });
+    return decideEvent(item.event, deps, item);
   };
   return {
     close: () => db.close(),

@@ -5,7 +5,7 @@ import { commitGroup } from "./group_commit.ts";
 import { CommitError } from "./decision_store.ts";
 import type { TransactionalDb } from "./database.ts";
 import { LoginIndex } from "../decision/login_index.ts";
-import { makeTempDir } from "../../tests/_test_utils.ts";
+import { makeTempDir, reservation } from "../../tests/_test_utils.ts";
 
 const AT = "2026-03-02T08:00:00.000Z";
 
@@ -26,15 +26,15 @@ async function withDatabase(
 }
 
 function reserve(index: LoginIndex, login: string): void {
-  index.reserve({
-    login,
-    owner: `owner-${login}`,
-    requestedKey: login,
-    strategy: "unchanged",
-    source: "hook",
-    eventId: null,
-    at: AT,
-  });
+  index.reserve(
+    reservation(login, {
+      owner: `owner-${login}`,
+      requestedKey: login,
+      strategy: "unchanged",
+      source: "hook",
+      at: AT,
+    }),
+  );
 }
 
 function logins(db: DatabaseSync): string[] {
