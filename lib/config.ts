@@ -29,7 +29,7 @@ export type RawEnv = Partial<Record<typeof CONFIG_VARIABLES[number], string>>;
 
 /** The resolved, validated configuration. */
 export interface Config {
-  /** TCP port to listen on. */
+  /** TCP port to listen on; 0 lets the OS pick one (the "Listening" line names it). */
   readonly port: number;
   /** Interface to bind. */
   readonly hostname: string;
@@ -80,7 +80,7 @@ export function parseConfig(env: RawEnv): Config {
     throw new ConfigError(`Cannot read ${missing}: it must be set when ${given} is set`);
   }
   return {
-    port: integer(env, "PORT", 8443, 1, 65535),
+    port: integer(env, "PORT", 8443, 0, 65535),
     hostname: optional(env, "HOSTNAME") ?? "0.0.0.0",
     authSecrets: secrets(env),
     authHeader: matching(env, "HOOK_AUTH_HEADER", "Authorization", HEADER_NAME, "a header name"),

@@ -216,10 +216,8 @@ Deno.test("parseConfig() refuses a secret holding a control character", () => {
   );
 });
 
-// Fails: a HOOK_AUTH_SECRET of only commas parses to an empty list, so the bad value is caught
-// only at start-up, by createAuthCheck's RangeError, which does not name the variable.
+// A list of only commas must be refused here, naming the variable, not later at start-up.
 Deno.test("parseConfig() refuses a HOOK_AUTH_SECRET that holds no secret", () => {
-  // The exact wording is the fixer's choice; the error must be a ConfigError naming the variable.
   assert.throws(
     () => parseConfig({ HOOK_AUTH_SECRET: " , ," }),
     (error: unknown) =>

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createLineWriter, createLogger, type SyncSink } from "./log.ts";
+import { withDeadline } from "../tests/_test_utils.ts";
 
 /** A sink keeping each write's text; `chunk` caps how many bytes one write takes. */
 function recordingSink(chunk = Infinity): SyncSink & { writes: string[] } {
@@ -92,12 +93,19 @@ Deno.test("createLineWriter() keeps serving when the sink fails", () => {
 
 Deno.test("createLineWriter() flushes on a real zero timer after the current turn", async () => {
   const sink = recordingSink();
-  const out = createLineWriter(sink);
+  const written = Promise.withResolvers<void>();
+  const out = createLineWriter({
+    writeSync(bytes) {
+      const n = sink.writeSync(bytes);
+      written.resolve();
+      return n;
+    },
+  });
   out.write("a");
   await Promise.resolve();
   out.write("b");
   assert.deepEqual(sink.writes, []);
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await withDeadline(written.promise, 5_000, "the flush");
   assert.deepEqual(sink.writes, ["a\nb\n"]);
 });
 

@@ -14,6 +14,22 @@ import { type RunningService, startService } from "../lib/hook/service.ts";
 /** The secret test servers accept. */
 export const TEST_SECRET = "test-secret-0123456789abcdef";
 
+/**
+ * Resolves as `promise` does, or rejects after `ms` naming `what`: every wait in a test has a
+ * deadline, so a child that dies fails the test instead of hanging the suite.
+ */
+export async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: number | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Makes a temporary directory under data/ (the only place tests may write). */
 export async function makeTempDir(prefix = "test-"): Promise<string> {
   await Deno.mkdir("data/tmp", { recursive: true });

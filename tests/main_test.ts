@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { createSelfSignedCertificate } from "../lib/hook/dev_credentials.ts";
-import { makeHookRequest, makeTempDir, TEST_SECRET } from "./_test_utils.ts";
+import { makeHookRequest, makeTempDir, TEST_SECRET, withDeadline } from "./_test_utils.ts";
 
 /** The `start` task's own command line from deno.json, run with this Deno binary. */
 async function startCommand(): Promise<string[]> {
@@ -9,13 +9,6 @@ async function startCommand(): Promise<string[]> {
   const [deno, ...args] = (config.tasks.start.command as string).split(" ");
   assert.equal(deno, "deno");
   return args;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 interface Started {
@@ -26,18 +19,20 @@ interface Started {
   readonly done: Promise<void>;
 }
 
-/** Spawns `main.ts serve` with the start task's permissions and waits for "Listening". */
+/**
+ * Spawns `main.ts serve` with the start task's permissions on a port the OS picks, and waits
+ * (with a deadline, failing if the child exits first) for "Listening", which names the port.
+ */
 async function spawnService(dir: string): Promise<Started> {
   const pair = await createSelfSignedCertificate();
   await Deno.writeTextFile(`${dir}/cert.pem`, pair.cert);
   await Deno.writeTextFile(`${dir}/key.pem`, pair.key);
-  const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: await startCommand(),
     cwd: new URL("..", import.meta.url),
     env: {
       NO_COLOR: "1",
-      PORT: String(port),
+      PORT: "0",
       HOSTNAME: "127.0.0.1",
       HOOK_AUTH_SECRET: TEST_SECRET,
       DB_PATH: `${dir}/hook.db`,
@@ -48,8 +43,7 @@ async function spawnService(dir: string): Promise<Started> {
     stderr: "inherit",
   }).spawn();
   const lines: string[] = [];
-  let listening!: () => void;
-  const ready = new Promise<void>((resolve) => listening = resolve);
+  const ready = Promise.withResolvers<string>();
   const done = (async () => {
     let buffer = "";
     for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
@@ -58,13 +52,15 @@ async function spawnService(dir: string): Promise<Started> {
       buffer = parts.pop()!;
       for (const line of parts) {
         lines.push(line);
-        if (line.includes('"msg":"Listening"')) listening();
+        if (line.includes('"msg":"Listening"')) ready.resolve(JSON.parse(line).url);
       }
     }
+    ready.reject(new Error(`The service exited before listening: ${lines.join("\n")}`));
   })();
-  await ready;
+  const listening = new URL(await withDeadline(ready.promise, 20_000, "the Listening line"));
   const client = Deno.createHttpClient({ caCerts: [pair.cert] });
-  return { child, lines, url: `https://localhost:${port}/hooks/import`, client, done };
+  const url = `https://localhost:${listening.port}/hooks/import`;
+  return { child, lines, url, client, done };
 }
 
 function post(started: Started, body: unknown): Promise<Response> {
@@ -85,7 +81,7 @@ Deno.test("the start task's process logs each request without the secret and exi
     assert.equal(response.status, 200);
     await response.body?.cancel();
     started.child.kill("SIGTERM");
-    const status = await started.child.status;
+    const status = await withDeadline(started.child.status, 20_000, "the service to exit");
     await started.done;
     assert.equal(status.code, 0);
     const logged = started.lines.map((line) => JSON.parse(line));
@@ -126,7 +122,7 @@ Deno.test("an answered decision survives kill -9 of the service", async () => {
       return { eventId: request.eventId as string, status: response.status };
     }));
     started.child.kill("SIGKILL");
-    await started.child.status;
+    await withDeadline(started.child.status, 20_000, "the service to exit");
     await started.done;
     const db = new DatabaseSync(`${dir}/hook.db`);
     try {

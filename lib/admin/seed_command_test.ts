@@ -69,8 +69,8 @@ Deno.test("deno task seed loads an Okta user export by its Username column", asy
   });
 });
 
-// Fails: csv-parse counts a CRLF inside a quoted field as two lines, so in a CRLF file every
-// embedded line break pushes the reported line of later bad rows one further.
+// csv-parse counts a CRLF inside a quoted field as two lines; the seed's CRLF-to-LF step keeps
+// the reported lines right.
 Deno.test("deno task seed reports the line of a bad row after a quoted field holding a CRLF", async () => {
   await withTempDir("seed-", async (dir) => {
     const dbPath = `${dir}/hook.db`;

@@ -233,8 +233,7 @@ Deno.test("resolveLogin() gives a re-run owner the login it was given before", a
   });
 });
 
-// Fails: resolveLogin() stores `requestedKey: original` unfolded while findForOwner() looks up the
-// folded key, so an owner whose login has capitals is handed a second, different login.
+// The owner's requested login is stored folded, as findForOwner() looks it up.
 Deno.test("resolveLogin() gives a re-run owner its earlier login when the login has capitals", async () => {
   await withIndex((index, db) => {
     take(index, "john.smith@example.com");
