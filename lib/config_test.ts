@@ -85,8 +85,11 @@ Deno.test("parseConfig() refuses a PORT that is not a port number, naming PORT",
   assertConfigError({ PORT: "https" }, 'Cannot read PORT: "https" is not a number');
   assertConfigError({ PORT: "-1" }, 'Cannot read PORT: "-1" is not a number');
   assertConfigError({ PORT: "80.5" }, 'Cannot read PORT: "80.5" is not a number');
-  assertConfigError({ PORT: "0" }, 'Cannot read PORT: "0" is not between 1 and 65535');
-  assertConfigError({ PORT: "65536" }, 'Cannot read PORT: "65536" is not between 1 and 65535');
+  assertConfigError({ PORT: "65536" }, 'Cannot read PORT: "65536" is not between 0 and 65535');
+});
+
+Deno.test("parseConfig() takes PORT=0 as a port the OS picks", () => {
+  assert.equal(parseConfig({ PORT: "0" }).port, 0);
 });
 
 Deno.test("parseConfig() refuses group commit limits out of range, naming the variable", () => {

@@ -8,6 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { type Config, parseConfig, type RawEnv } from "../lib/config.ts";
 import { openDatabase } from "../lib/store/database.ts";
 import { silentLogger } from "../lib/log.ts";
+import type { HookEvent } from "../lib/decision/hook_event.ts";
 import { LoginIndex, type Reservation } from "../lib/decision/login_index.ts";
 import { type RunningService, startService } from "../lib/hook/service.ts";
 
@@ -19,7 +20,7 @@ export const TEST_SECRET = "test-secret-0123456789abcdef";
  * deadline, so a child that dies fails the test instead of hanging the suite.
  */
 export async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
   });
@@ -62,6 +63,24 @@ export function withDatabase<T>(
       if (db.isOpen) db.close();
     }
   });
+}
+
+/** A CREATE_USER event for john.smith from app user E1 (middle name Alexander), with `fields`. */
+export function hookEvent(fields: Partial<HookEvent> = {}): HookEvent {
+  return {
+    eventId: "evt-1",
+    jobId: "job-1",
+    appId: "0oaApp",
+    action: "CREATE_USER",
+    login: "john.smith@example.com",
+    oktaReportsConflict: false,
+    owner: JSON.stringify(["0oaApp", "externalId", "E1"]),
+    externalId: "E1",
+    ownerSource: "attribute",
+    middleName: "Alexander",
+    oktaUserId: null,
+    ...fields,
+  };
 }
 
 /** A reservation of `login` as a seed makes it (held by no one), with `fields` changed. */

@@ -6,14 +6,7 @@ import { createReadStream } from "node:fs";
 import { parseArgs } from "node:util";
 import { DATA_DIR } from "../config.ts";
 import { messageOf } from "../log.ts";
-import {
-  type CommandIo,
-  dbPathOf,
-  errorMessage,
-  EXIT_USAGE,
-  PROCESS_IO,
-  usageError,
-} from "./cli.ts";
+import { type CommandIo, dbPathOf, EXIT_USAGE, PROCESS_IO, usageError } from "./cli.ts";
 import { openDatabase } from "../store/database.ts";
 import { SeedFormatError, seedLogins } from "./seed_logins.ts";
 

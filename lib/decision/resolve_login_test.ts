@@ -4,7 +4,7 @@ import type { StrategyName } from "../config.ts";
 import type { HookEvent } from "./hook_event.ts";
 import { LoginIndex, type Reservation } from "./login_index.ts";
 import { resolveLogin } from "./resolve_login.ts";
-import { reservation, withIndex } from "../../tests/_test_utils.ts";
+import { hookEvent, reservation, withIndex } from "../../tests/_test_utils.ts";
 
 const AT = "2026-03-02T08:00:00.000Z";
 const ALL: StrategyName[] = ["middle_name", "middle_initial", "numeric_suffix"];
@@ -12,20 +12,7 @@ const OWNER = JSON.stringify(["0oaApp", "externalId", "E1"]);
 const OTHER = JSON.stringify(["0oaApp", "externalId", "E2"]);
 
 function event(fields: Partial<HookEvent> = {}): HookEvent {
-  return {
-    eventId: "evt-1",
-    jobId: "job-1",
-    appId: "0oaApp",
-    action: "CREATE_USER",
-    login: "john.smith@example.com",
-    oktaReportsConflict: false,
-    owner: OWNER,
-    externalId: "E1",
-    ownerSource: "attribute",
-    middleName: "Alexander",
-    oktaUserId: null,
-    ...fields,
-  };
+  return hookEvent(fields);
 }
 
 function resolve(index: LoginIndex, e: HookEvent, strategies: StrategyName[] = ALL) {

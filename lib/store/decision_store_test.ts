@@ -8,26 +8,20 @@ import {
   type StoreSettings,
 } from "./decision_store.ts";
 import type { HookEvent } from "../decision/hook_event.ts";
-import { makeTempDir } from "../../tests/_test_utils.ts";
+import { hookEvent, makeTempDir } from "../../tests/_test_utils.ts";
 
 const AT = "2026-03-02T08:00:00.000Z";
 const TIMING = { receivedAt: AT, elapsedMs: 0.5 };
 
 /** A CREATE_USER event for `login` from app user `n`, who has no middle name. */
 function event(n: number, login = "john.smith@example.com"): HookEvent {
-  return {
+  return hookEvent({
     eventId: `evt-${n}`,
-    jobId: "job-1",
-    appId: "0oaApp",
-    action: "CREATE_USER",
     login,
-    oktaReportsConflict: false,
     owner: JSON.stringify(["0oaApp", "externalId", `E${n}`]),
     externalId: `E${n}`,
-    ownerSource: "attribute",
     middleName: null,
-    oktaUserId: null,
-  };
+  });
 }
 
 interface Harness {

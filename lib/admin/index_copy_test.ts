@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { copyLoginIndex, IndexCopyError } from "./index_copy.ts";
+import { LoginIndex } from "../decision/login_index.ts";
+import { withDatabase, withTempDir } from "../../tests/_test_utils.ts";
+
+Deno.test("copyLoginIndex() copies logins and counters, leaves the live file byte-identical and deletes the copy", async () => {
+  await withDatabase("index-copy-", async (live, dir) => {
+    const index = new LoginIndex(live);
+    live.exec("BEGIN IMMEDIATE");
+    index.reserve({
+      login: "john.smith@example.com",
+      owner: null,
+      requestedKey: null,
+      strategy: "seed",
+      source: "seed",
+      eventId: null,
+      at: "2026-01-01T00:00:00.000Z",
+    });
+    index.freeSuffixedLogin({ local: "john.smith", domain: "example.com" });
+    live.exec("COMMIT");
+    live.close();
+    const before = await Deno.readFile(`${dir}/hook.db`);
+
+    const copy = await copyLoginIndex(`${dir}/hook.db`, { dir: `${dir}/scratch` });
+    assert.equal(copy.logins, 1);
+    assert.deepEqual(copy.appIds, []);
+    const counters = copy.db.prepare("SELECT base_key, next_suffix FROM suffix_counters").all();
+    assert.deepEqual(counters.map((row) => ({ ...row })), [
+      { base_key: "john.smith@example.com", next_suffix: 3 },
+    ]);
+    copy.db.exec("DELETE FROM logins");
+    await copy.remove();
+
+    assert.deepEqual(await Deno.readFile(`${dir}/hook.db`), before);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/scratch`)], []);
+  });
+});
+
+Deno.test("copyLoginIndex() names a missing database and one without an index", async () => {
+  await withTempDir("index-copy-", async (dir) => {
+    await assert.rejects(copyLoginIndex(`${dir}/none.db`, { dir }), {
+      name: "IndexCopyError",
+      message: `Cannot read "${dir}/none.db": no such file ` +
+        '(start the service or run "deno task seed" first)',
+    });
+    await Deno.writeTextFile(`${dir}/other.db`, "");
+    await assert.rejects(
+      copyLoginIndex(`${dir}/other.db`, { dir }),
+      new IndexCopyError(`Cannot read "${dir}/other.db": it holds no login index`),
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["other.db"]);
+  });
+});

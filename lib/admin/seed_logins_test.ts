@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { Readable } from "node:stream";
+import { LoginIndex } from "../decision/login_index.ts";
+import { SeedFormatError, seedLogins } from "./seed_logins.ts";
+import { withDatabase } from "../../tests/_test_utils.ts";
+
+const AT = "2026-03-02T08:00:00.000Z";
+
+function csv(text: string): Readable {
+  return Readable.from([text]);
+}
+
+Deno.test("seedLogins() reserves every login of Okta's export for no one, keeping the first of one key", async () => {
+  await withDatabase("seed-logins-", async (db) => {
+    const report = await seedLogins(
+      db,
+      csv(
+        '\uFEFFUsername,Email\r\nZoë.Darcy@x.com,a\r\n"zoe.darcy@X.com",b\r\n,c\r\nann@x.com,d\r\n',
+      ),
+      { at: AT },
+    );
+    assert.deepEqual(report, {
+      column: "Username",
+      rows: 4,
+      added: 2,
+      alreadyPresent: 1,
+      bad: [{ line: 4, reason: "Empty Username" }],
+    });
+    const index = new LoginIndex(db);
+    assert.deepEqual(
+      { ...index.find("zoe.darcy@x.com") },
+      {
+        loginKey: "zoe.darcy@x.com",
+        login: "Zoë.Darcy@x.com",
+        owner: null,
+        requestedKey: null,
+        strategy: "seed",
+        source: "seed",
+      },
+    );
+  });
+});
+
+Deno.test("seedLogins() run again adds nothing", async () => {
+  await withDatabase("seed-logins-", async (db) => {
+    await seedLogins(db, csv("login\na@x.com\nb@x.com\n"), { at: AT });
+    const again = await seedLogins(db, csv("login\na@x.com\nb@x.com\n"), { at: AT });
+    assert.deepEqual([again.added, again.alreadyPresent], [0, 2]);
+  });
+});
+
+Deno.test("seedLogins() refuses a header without a login column and an empty file, loading nothing", async () => {
+  await withDatabase("seed-logins-", async (db) => {
+    await assert.rejects(seedLogins(db, csv("email\na@x.com\n"), { at: AT }), SeedFormatError);
+    await assert.rejects(seedLogins(db, csv(""), { at: AT }), /The file is empty/);
+    assert.deepEqual({ ...db.prepare("SELECT count(*) AS n FROM logins").get() }, { n: 0 });
+  });
+});

@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { AuditLog, type DecisionRecord } from "./audit.ts";
+import { withDatabase } from "../../tests/_test_utils.ts";
+
+function decision(eventId: string, fields: Partial<DecisionRecord> = {}): DecisionRecord {
+  return {
+    eventId,
+    receivedAt: "2026-03-02T08:00:00.000Z",
+    jobId: "job-1",
+    appId: "0oaApp",
+    externalId: "E1",
+    owner: '["0oaApp","externalId","E1"]',
+    action: "CREATE_USER",
+    originalLogin: "a@x.com",
+    finalLogin: "a@x.com",
+    outcome: "unchanged",
+    strategy: null,
+    reused: false,
+    reason: null,
+    reply: { status: 204, body: null },
+    durationMs: 1.23456,
+    ...fields,
+  };
+}
+
+Deno.test("AuditLog finds a recorded decision's outcome and exact reply by eventId", async () => {
+  await withDatabase("audit-", (db) => {
+    const audit = new AuditLog(db);
+    assert.equal(audit.findDecision("evt-1"), undefined);
+    const body = JSON.stringify({ commands: [] });
+    audit.recordDecision(decision("evt-1", { outcome: "resolved", reply: { status: 200, body } }));
+    assert.deepEqual(audit.findDecision("evt-1"), {
+      outcome: "resolved",
+      reply: { status: 200, body },
+    });
+    const row = db.prepare("SELECT duration_ms, reused FROM decisions").get();
+    assert.deepEqual({ ...row }, { duration_ms: 1.235, reused: 0 });
+  });
+});
+
+Deno.test("AuditLog refuses a second decision for one eventId", async () => {
+  await withDatabase("audit-", (db) => {
+    const audit = new AuditLog(db);
+    audit.recordDecision(decision("evt-1"));
+    assert.throws(() => audit.recordDecision(decision("evt-1")), /UNIQUE|PRIMARY/);
+  });
+});
+
+Deno.test("AuditLog records a rejection with its reason and remote address", async () => {
+  await withDatabase("audit-", (db) => {
+    new AuditLog(db).recordRejection({
+      receivedAt: "2026-03-02T08:00:00.000Z",
+      status: 401,
+      reason: "Missing Authorization header",
+      remoteAddr: "203.0.113.9",
+      method: "POST",
+      path: "/hooks/import",
+      eventId: null,
+    });
+    const row = db.prepare("SELECT status, reason, remote_addr, event_id FROM rejections").get();
+    assert.deepEqual({ ...row }, {
+      status: 401,
+      reason: "Missing Authorization header",
+      remote_addr: "203.0.113.9",
+      event_id: null,
+    });
+  });
+});

@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { AuditLog } from "./audit.ts";
+import { decideEvent } from "./decide_event.ts";
+import { LoginIndex } from "./login_index.ts";
+import { hookEvent, reservation, withDatabase } from "../../tests/_test_utils.ts";
+
+const TIMING = { receivedAt: "2026-03-02T08:00:00.000Z", elapsedMs: 2 };
+const STRATEGIES = ["middle_name", "middle_initial", "numeric_suffix"] as const;
+
+Deno.test("decideEvent() resolves, records the decision with its whole duration, and answers", async () => {
+  await withDatabase("decide-", (db) => {
+    const deps = { index: new LoginIndex(db), audit: new AuditLog(db), strategies: STRATEGIES };
+    deps.index.reserve(reservation("john.smith@example.com"));
+    let clock = 100;
+    const decided = decideEvent(hookEvent(), deps, TIMING, () => (clock += 0.5));
+    assert.equal(decided.outcome, "resolved");
+    assert.equal(decided.replayed, false);
+    assert.equal(
+      JSON.parse(decided.reply.body!).commands[0].value.login,
+      "john.alexander.smith@example.com",
+    );
+    const row = db.prepare(
+      "SELECT final_login, strategy, duration_ms, status FROM decisions WHERE event_id = 'evt-1'",
+    ).get();
+    // 2 ms before the decision began, plus the 0.5 ms the clock moved during it.
+    assert.deepEqual({ ...row }, {
+      final_login: "john.alexander.smith@example.com",
+      strategy: "middle_name",
+      duration_ms: 2.5,
+      status: 200,
+    });
+  });
+});
+
+Deno.test("decideEvent() answers a replayed eventId with the stored reply and reserves nothing", async () => {
+  await withDatabase("decide-", (db) => {
+    const deps = { index: new LoginIndex(db), audit: new AuditLog(db), strategies: STRATEGIES };
+    const first = decideEvent(hookEvent(), deps, TIMING);
+    const count = () => (db.prepare("SELECT count(*) AS n FROM logins").get() as { n: number }).n;
+    const before = count();
+    // Even a changed body under the same eventId gets the first answer: Okta's retry is the same call.
+    const again = decideEvent(hookEvent({ login: "other@example.com" }), deps, TIMING);
+    assert.deepEqual(again, { ...first, replayed: true });
+    assert.equal(count(), before);
+  });
+});
+
+Deno.test("decideEvent() records a skipped LINK_USER with its login as final", async () => {
+  await withDatabase("decide-", (db) => {
+    const deps = { index: new LoginIndex(db), audit: new AuditLog(db), strategies: STRATEGIES };
+    const decided = decideEvent(
+      hookEvent({ action: "LINK_USER", oktaUserId: "00u1" }),
+      deps,
+      TIMING,
+    );
+    assert.deepEqual(decided.reply, { status: 204, body: null });
+    const row = db.prepare("SELECT outcome, final_login FROM decisions").get();
+    assert.deepEqual({ ...row }, { outcome: "skipped", final_login: "john.smith@example.com" });
+  });
+});

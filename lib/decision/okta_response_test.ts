@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { cause, errorReply, PROFILE_UPDATE, resolutionReply, toResponse } from "./okta_response.ts";
+
+Deno.test("resolutionReply() answers an unchanged or skipped user with 204 and no body", () => {
+  assert.deepEqual(resolutionReply({ outcome: "unchanged", login: "a@x.com", reused: false }), {
+    status: 204,
+    body: null,
+  });
+  assert.deepEqual(resolutionReply({ outcome: "skipped", reason: "LINK_USER" }), {
+    status: 204,
+    body: null,
+  });
+});
+
+Deno.test("resolutionReply() sets the new login with one profile update command", () => {
+  const reply = resolutionReply({
+    outcome: "resolved",
+    original: "george.smith@example.com",
+    login: "george.alexander.smith@example.com",
+    strategy: "middle_name",
+    reused: false,
+    reason: "Okta reported the login taken",
+  });
+  assert.equal(reply.status, 200);
+  assert.deepEqual(JSON.parse(reply.body!), {
+    commands: [{ type: PROFILE_UPDATE, value: { login: "george.alexander.smith@example.com" } }],
+    debugContext: { outcome: "resolved", strategy: "middle_name" },
+  });
+});
+
+Deno.test("resolutionReply() answers an unresolved conflict with Okta's error object, one cause per strategy", () => {
+  const reply = resolutionReply({
+    outcome: "unresolved",
+    original: "gsmith@example.com",
+    reason: "Okta reported the login taken",
+    problems: [{
+      strategy: "middle_name",
+      reason: "MISSING_MIDDLE_NAME",
+      summary: "No middle name in the app user or Okta user profile",
+    }],
+  });
+  assert.equal(reply.status, 200);
+  const body = JSON.parse(reply.body!);
+  assert.match(body.error.errorSummary, /^Could not derive a unique login .*okta reported/);
+  assert.deepEqual(body.error.errorCauses, [
+    cause(
+      "No middle name in the app user or Okta user profile",
+      "MISSING_MIDDLE_NAME",
+      "data.user.profile.login",
+    ),
+  ]);
+});
+
+Deno.test("errorReply() leaves out errorCauses when there are none", () => {
+  assert.deepEqual(JSON.parse(errorReply(404, "No route").body!), {
+    error: { errorSummary: "No route" },
+  });
+});
+
+Deno.test("toResponse() sends JSON with its content type and an empty body without one", async () => {
+  const json = toResponse(errorReply(400, "Bad"), { "retry-after": "1" });
+  assert.equal(json.headers.get("content-type"), "application/json");
+  assert.equal(json.headers.get("retry-after"), "1");
+  assert.deepEqual(await json.json(), { error: { errorSummary: "Bad" } });
+  const empty = toResponse({ status: 204, body: null });
+  assert.equal(empty.status, 204);
+  assert.equal(empty.headers.get("content-type"), null);
+  assert.equal(await empty.text(), "");
+});

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { DECISION_WORKER_URL } from "./decision_store.ts";
+import type { FromWorker, StoreSettings, ToWorker } from "./worker_protocol.ts";
+import { hookEvent, withDeadline, withTempDir } from "../../tests/_test_utils.ts";
+
+/** The worker on its own, spoken to in its protocol: one answer per message, in order. */
+async function withWorker(
+  test: (ask: (m: ToWorker) => Promise<FromWorker>, dir: string) => Promise<void>,
+) {
+  await withTempDir("worker-", async (dir) => {
+    const worker = new Worker(DECISION_WORKER_URL.href, { type: "module" });
+    const answers: PromiseWithResolvers<FromWorker>[] = [];
+    worker.onmessage = (event: MessageEvent<FromWorker>) => answers.shift()?.resolve(event.data);
+    const ask = (message: ToWorker) => {
+      const answer = Promise.withResolvers<FromWorker>();
+      answers.push(answer);
+      worker.postMessage(message);
+      return withDeadline(answer.promise, 10_000, `the worker's answer to "${message.kind}"`);
+    };
+    try {
+      await test(ask, dir);
+    } finally {
+      worker.terminate();
+    }
+  });
+}
+
+function settings(dir: string): StoreSettings {
+  return {
+    dbPath: `${dir}/hook.db`,
+    busyTimeoutMs: 1000,
+    strategies: ["middle_name", "middle_initial", "numeric_suffix"],
+    groupCommitMax: 256,
+    groupCommitWindowMs: 0,
+  };
+}
+
+Deno.test("the decision worker opens the database, commits a group, answers pings and closes", async () => {
+  await withWorker(async (ask, dir) => {
+    assert.deepEqual(await ask({ kind: "open", settings: settings(dir) }), { kind: "opened" });
+    const item = { kind: "decide", receivedAt: "2026-03-02T08:00:00.000Z", elapsedMs: 1 } as const;
+    const answer = await ask({
+      kind: "group",
+      items: [
+        { ...item, event: hookEvent({ eventId: "e1" }) },
+        { ...item, event: hookEvent({ eventId: "e2", owner: '["0oaApp","externalId","E2"]' }) },
+      ],
+    });
+    assert.equal(answer.kind, "committed");
+    const results = (answer as Extract<FromWorker, { kind: "committed" }>).results;
+    assert.deepEqual(results.map((r) => r.ok && r.value?.outcome), ["unchanged", "resolved"]);
+    assert.deepEqual(await ask({ kind: "ping" }), { kind: "pong", ok: true });
+    assert.deepEqual(await ask({ kind: "close" }), { kind: "closed" });
+  });
+});
+
+Deno.test("the decision worker says why it cannot open the database, and commits nothing unopened", async () => {
+  await withWorker(async (ask, dir) => {
+    const failed = await ask({
+      kind: "open",
+      settings: { ...settings(dir), dbPath: `${dir}/no/such/dir/hook.db` },
+    });
+    assert.equal(failed.kind, "failed");
+    assert.match((failed as { message: string }).message, /unable to open database/);
+    assert.deepEqual(await ask({ kind: "group", items: [] }), {
+      kind: "not-committed",
+      message: "The database is not open",
+      cause: "",
+    });
+    assert.deepEqual(await ask({ kind: "ping" }), { kind: "pong", ok: false });
+  });
+});
