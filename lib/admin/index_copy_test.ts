@@ -1,23 +1,13 @@
 import assert from "node:assert/strict";
 import { copyLoginIndex, IndexCopyError } from "./index_copy.ts";
 import { LoginIndex } from "../decision/login_index.ts";
-import { withDatabase, withTempDir } from "../../tests/_test_utils.ts";
+import { reservation, withDatabase, withTempDir } from "../../tests/_test_utils.ts";
 
 Deno.test("copyLoginIndex() copies logins and counters, leaves the live file byte-identical and deletes the copy", async () => {
   await withDatabase("index-copy-", async (live, dir) => {
     const index = new LoginIndex(live);
-    live.exec("BEGIN IMMEDIATE");
-    index.reserve({
-      login: "john.smith@example.com",
-      owner: null,
-      requestedKey: null,
-      strategy: "seed",
-      source: "seed",
-      eventId: null,
-      at: "2026-01-01T00:00:00.000Z",
-    });
+    index.reserve(reservation("john.smith@example.com"));
     index.freeSuffixedLogin({ local: "john.smith", domain: "example.com" });
-    live.exec("COMMIT");
     live.close();
     const before = await Deno.readFile(`${dir}/hook.db`);
 

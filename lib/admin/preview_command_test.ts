@@ -3,7 +3,7 @@ import { AuditLog } from "../decision/audit.ts";
 import { openDatabase } from "../store/database.ts";
 import { LoginIndex } from "../decision/login_index.ts";
 import { runTask } from "../../tests/_run_task.ts";
-import { makeTempDir } from "../../tests/_test_utils.ts";
+import { makeTempDir, reservation } from "../../tests/_test_utils.ts";
 
 const USERS = "employeeId,userName,firstName,middleName,lastName,email\n" +
   "E1,george.smith@example.com,George,Alexander,Smith,g1@example.com\n" +
@@ -18,15 +18,7 @@ async function withLiveDatabase(
   const dir = await makeTempDir("preview-cli-");
   const db = openDatabase(`${dir}/hook.db`);
   try {
-    new LoginIndex(db).reserve({
-      login: "george.smith@example.com",
-      owner: null,
-      requestedKey: null,
-      strategy: "seed",
-      source: "seed",
-      eventId: null,
-      at: "2026-01-01T00:00:00.000Z",
-    });
+    new LoginIndex(db).reserve(reservation("george.smith@example.com"));
     new AuditLog(db).recordDecision({
       eventId: "evt-1",
       receivedAt: "2026-03-01T01:00:00.000Z",
