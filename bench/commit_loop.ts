@@ -49,7 +49,7 @@ const events: HookEvent[] = [];
 for (let i = 0; i < count; i++) {
   const parsed = parseHookRequest(bodies.next().value!);
   if (!parsed.ok) throw new Error(parsed.summary);
-  events.push(readHookEvent(parsed.value, ATTRIBUTES));
+  events.push(eventOf(readHookEvent(parsed.value, ATTRIBUTES)));
 }
 
 const dir = await makeBenchDir("loop-");
@@ -83,3 +83,8 @@ console.log(
     `WAL file ${fixed(walBytes / 1e6, 1)} MB` +
     (autocheckpoint === 0 ? ` (${fixed(walBytes / count / 1024, 1)} KiB per decision)` : ""),
 );
+
+function eventOf(result: ReturnType<typeof readHookEvent>): HookEvent {
+  if (!result.ok) throw new TypeError(`Bench event refused: ${JSON.stringify(result.problems)}`);
+  return result.event;
+}

@@ -17,7 +17,7 @@ import { createAuthCheck } from "../lib/hook/auth.ts";
 import { openDatabase } from "../lib/store/database.ts";
 import { type Decided, decideEvent } from "../lib/decision/decide_event.ts";
 import { commitGroup } from "../lib/store/group_commit.ts";
-import { readHookEvent } from "../lib/decision/hook_event.ts";
+import { type HookEvent, readHookEvent } from "../lib/decision/hook_event.ts";
 import { parseHookRequest } from "../lib/decision/hook_schema.ts";
 import { createLogger } from "../lib/log.ts";
 import { LoginIndex } from "../lib/decision/login_index.ts";
@@ -87,7 +87,7 @@ async function timeSteps(requests: number): Promise<string> {
           totals["parse"]! += performance.now() - t;
           if (!parsed.ok) throw new Error(parsed.summary);
           t = performance.now();
-          events.push(readHookEvent(parsed.value, attributes));
+          events.push(eventOf(readHookEvent(parsed.value, attributes)));
           totals["event"]! += performance.now() - t;
         }
         let decideMs = 0;
@@ -300,4 +300,9 @@ try {
   console.log(await profileService(Number(options.duration)));
 } finally {
   if (!options.keep) await Deno.remove(dir, { recursive: true });
+}
+
+function eventOf(result: ReturnType<typeof readHookEvent>): HookEvent {
+  if (!result.ok) throw new TypeError(`Bench event refused: ${JSON.stringify(result.problems)}`);
+  return result.event;
 }

@@ -137,7 +137,7 @@ async function runTask(
 function event(body: string): HookEvent {
   const parsed = parseHookRequest(body);
   if (!parsed.ok) throw new Error(parsed.summary);
-  return readHookEvent(parsed.value, ATTRIBUTES);
+  return eventOf(readHookEvent(parsed.value, ATTRIBUTES));
 }
 
 /** 80% new logins, 20% colliding with a seeded login (half flagged by Okta). */
@@ -379,4 +379,9 @@ try {
   }
 } finally {
   if (!options.keep) await Deno.remove(dir, { recursive: true });
+}
+
+function eventOf(result: ReturnType<typeof readHookEvent>): HookEvent {
+  if (!result.ok) throw new TypeError(`Bench event refused: ${JSON.stringify(result.problems)}`);
+  return result.event;
 }

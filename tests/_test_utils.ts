@@ -246,3 +246,48 @@ export async function assertOktaError(
   else assert.match(body.error.errorSummary, summary);
   return body.error.errorCauses ?? [];
 }
+
+/**
+ * Sends `head` (and `body`) as raw bytes over a new TLS connection to `server` and returns what
+ * came back until the server closed the connection: for requests `fetch` will not send (a
+ * malformed Host, a raw target). Waits at most `ms`.
+ */
+export async function rawExchange(
+  server: Pick<TestServer, "service">,
+  head: string,
+  body: Uint8Array | string = "",
+  ms = 5_000,
+): Promise<string> {
+  const conn = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port: server.service.addr.port,
+    caCerts: [server.service.certificate],
+    alpnProtocols: ["http/1.1"],
+  });
+  try {
+    const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+    await conn.write(new TextEncoder().encode(head));
+    if (bytes.length > 0) await conn.write(bytes);
+    const reading = (async () => {
+      const chunks: string[] = [];
+      const decoder = new TextDecoder();
+      const buffer = new Uint8Array(16 * 1024);
+      for (;;) {
+        const n = await conn.read(buffer).catch(() => null);
+        if (n === null) break;
+        chunks.push(decoder.decode(buffer.subarray(0, n), { stream: true }));
+      }
+      return chunks.join("");
+    })();
+    return await withDeadline(reading, ms, "the server to answer and close");
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed by the server */ }
+  }
+}
+
+/** The status code of a raw HTTP/1.1 response. */
+export function rawStatus(response: string): number {
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
+}

@@ -436,7 +436,7 @@ Deno.test("POST /hooks/import survives deep nesting, bad UTF-8 and __proto__ key
     const badUtf8 = new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]);
     const utf8Response = await server.fetch("/hooks/import", {
       method: "POST",
-      headers: { authorization: TEST_SECRET },
+      headers: { authorization: TEST_SECRET, "content-type": "application/json" },
       body: badUtf8,
     });
     await assertOktaError(utf8Response, 400, "The request body is not valid UTF-8");
@@ -474,7 +474,7 @@ Deno.test("POST /hooks/import refuses a body over the limit with 413 before read
     });
     const response = await server.fetch("/hooks/import", {
       method: "POST",
-      headers: { authorization: TEST_SECRET },
+      headers: { authorization: TEST_SECRET, "content-type": "application/json" },
       body: stream,
     });
     await assertOktaError(response, 413, "The request body is larger than 262144 bytes");

@@ -189,8 +189,15 @@ function previewRow(
     const detail = parsed.error.issues.map((i) => `${jsonPath(i.path)}: ${i.message}`).join("; ");
     return badRow(line, id, login, `Not a valid import hook request: ${detail}`);
   }
-  const event = readHookEvent(parsed.data, options);
-  const resolution = resolveLogin(event, index, { strategies: options.strategies, at: options.at });
+  const read = readHookEvent(parsed.data, options);
+  if (!read.ok) {
+    const detail = read.problems.map((p) => `${p.location}: ${p.summary}`).join("; ");
+    return badRow(line, id, login, `Not a valid import hook request: ${detail}`);
+  }
+  const resolution = resolveLogin(read.event, index, {
+    strategies: options.strategies,
+    at: options.at,
+  });
   return planRow(line, id, login, resolution);
 }
 

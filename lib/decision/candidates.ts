@@ -4,6 +4,7 @@
 
 import type { StrategyName } from "../config.ts";
 import { foldName } from "./fold_name.ts";
+import { quote } from "./quote.ts";
 
 /** Okta's longest login. */
 export const MAX_LOGIN_LENGTH = 100;
@@ -124,10 +125,12 @@ export function middleNameCandidates(
 /** A human summary of a {@link loginProblem} for `login`. */
 export function problemSummary(problem: "NOT_EMAIL_SHAPED" | "TOO_LONG", login: string): string {
   return problem === "TOO_LONG"
-    ? `"${login}" is longer than ${MAX_LOGIN_LENGTH} characters or its local part longer than ${MAX_LOCAL_PART_LENGTH}`
+    ? `${
+      quote(login)
+    } is longer than ${MAX_LOGIN_LENGTH} characters or its local part longer than ${MAX_LOCAL_PART_LENGTH}`
     : notEmailShaped(login);
 }
 
 function notEmailShaped(login: string): string {
-  return `"${login}" is not an email address`;
+  return `${quote(login)} is not an email address`;
 }

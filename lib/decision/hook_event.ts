@@ -2,7 +2,8 @@
  * The facts of one import hook call that the resolution needs, read out of a parsed request.
  */
 
-import type { HookRequest } from "./hook_schema.ts";
+import type { BodyProblem, HookRequest } from "./hook_schema.ts";
+import { MAX_LOGIN_LENGTH } from "./candidates.ts";
 import { importOwner, type OwnerSource } from "./owner.ts";
 
 export type { OwnerSource } from "./owner.ts";
@@ -34,12 +35,81 @@ export interface EventAttributes {
   readonly middleNameAttribute: string;
 }
 
+/** Result of {@link readHookEvent}: the event, or why a value in it cannot be used. */
+export type EventResult =
+  | { readonly ok: true; readonly event: HookEvent }
+  | { readonly ok: false; readonly problems: readonly BodyProblem[] };
+
+/** Longest owner attribute value, app user id or Okta user id accepted. */
+export const MAX_ID_LENGTH = 256;
+/** Longest middle name accepted: a name, not a document. */
+export const MAX_MIDDLE_NAME_LENGTH = 200;
+
 /**
- * Reads the facts out of a request. The owner is the source app's id plus the app user's unique
+ * Reads the facts out of a request and checks every value that becomes a key or is stored: it
+ * must be well-formed Unicode (a lone surrogate would be stored as U+FFFD and two ids would
+ * become one) and, for logins and ids, hold no control character (SQLite text reads back cut at
+ * a NUL). A login longer than Okta's 100 characters can never be valid.
+ */
+export function readHookEvent(request: HookRequest, attributes: EventAttributes): EventResult {
+  const event = hookEvent(request, attributes);
+  const problems = eventProblems(event, attributes, present(request.data.appUser?.id));
+  return problems.length === 0 ? { ok: true, event } : { ok: false, problems };
+}
+
+/** The problems of `event`'s values (and the app user's id), each located where it came from. */
+function eventProblems(
+  event: HookEvent,
+  attributes: EventAttributes,
+  appUserId: string | null,
+): BodyProblem[] {
+  const problems: BodyProblem[] = [];
+  const check = (value: string | null, location: string, max: number, controls: boolean) => {
+    const summary = textProblem(value, max, controls);
+    if (summary !== null) problems.push({ summary, reason: "INVALID_PAYLOAD", location });
+  };
+  check(event.eventId, "eventId", 200, true);
+  check(event.jobId, "data.context.job.id", MAX_ID_LENGTH, true);
+  check(event.appId, "data.context.application.id", MAX_ID_LENGTH, true);
+  check(event.action, "data.action.result", 100, true);
+  check(event.login, "data.user.profile.login", MAX_LOGIN_LENGTH, true);
+  check(event.externalId, profilePath("appUser", attributes.ownerAttribute), MAX_ID_LENGTH, true);
+  check(appUserId, "data.appUser.id", MAX_ID_LENGTH, true);
+  check(
+    event.middleName,
+    profilePath("appUser", attributes.middleNameAttribute),
+    MAX_MIDDLE_NAME_LENGTH,
+    false,
+  );
+  check(event.oktaUserId, "data.user.id", MAX_ID_LENGTH, true);
+  return problems;
+}
+
+// C0 and C1 controls, DEL, and the line and paragraph separators: what the check is for.
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** Why `value` cannot be stored as it is, or `null` when it can. */
+export function textProblem(value: string | null, max: number, controls: boolean): string | null {
+  if (value === null) return null;
+  if (!value.isWellFormed()) return "Holds a lone surrogate: not well-formed Unicode";
+  if (controls && CONTROL.test(value)) return "Holds a control character";
+  if (value.length > max) return `Longer than ${max} characters`;
+  return null;
+}
+
+function profilePath(user: "appUser" | "user", attribute: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(attribute)
+    ? `data.${user}.profile.${attribute}`
+    : `data.${user}.profile[${JSON.stringify(attribute)}]`;
+}
+
+/**
+ * The facts of a request, unchecked. The owner is the source app's id plus the app user's unique
  * id, taken from `appUser.profile[ownerAttribute]`; when that is absent, from `data.appUser.id`;
  * when that is absent too, the event itself owns the login, so a re-run cannot reuse it.
  */
-export function readHookEvent(request: HookRequest, attributes: EventAttributes): HookEvent {
+function hookEvent(request: HookRequest, attributes: EventAttributes): HookEvent {
   const { context, action, appUser, user } = request.data;
   const appId = present(context?.application?.id);
   const ownerValue = scalar(own(appUser?.profile, attributes.ownerAttribute));

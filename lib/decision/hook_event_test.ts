@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type EventAttributes, readHookEvent } from "./hook_event.ts";
 import { parseHookRequest } from "./hook_schema.ts";
-import { fixture, type HookBody } from "../../tests/_test_utils.ts";
+import { fixture, type HookBody, withDatabase } from "../../tests/_test_utils.ts";
 
 const ATTRIBUTES: EventAttributes = {
   ownerAttribute: "employeeId",
@@ -14,7 +14,18 @@ function read(body: HookBody, attributes: EventAttributes = ATTRIBUTES) {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   const parsed = parseHookRequest(text);
   assert.ok(parsed.ok, JSON.stringify(parsed));
-  return readHookEvent(parsed.value, attributes);
+  const result = readHookEvent(parsed.value, attributes);
+  assert.ok(result.ok, JSON.stringify(result));
+  return result.event;
+}
+
+/** The problems readHookEvent() finds in `body`, as [location, summary] pairs. */
+function problems(body: HookBody, attributes: EventAttributes = ATTRIBUTES) {
+  const parsed = parseHookRequest(JSON.stringify(body));
+  assert.ok(parsed.ok, JSON.stringify(parsed));
+  const result = readHookEvent(parsed.value, attributes);
+  assert.equal(result.ok, false);
+  return result.ok ? [] : result.problems.map((p) => [p.location, p.summary]);
 }
 
 Deno.test("readHookEvent() reads every fact of a CREATE_USER request", () => {
@@ -122,7 +133,9 @@ Deno.test("readHookEvent() never reads a profile value through a __proto__ key",
   const inherited = { middleName: "Injected", employeeId: "x", login: "l@x.com" };
   Object.setPrototypeOf(parsed.value.data.appUser!.profile!, inherited);
   Object.setPrototypeOf(parsed.value.data.user!.profile!, inherited);
-  const event = readHookEvent(parsed.value, ATTRIBUTES);
+  const result = readHookEvent(parsed.value, ATTRIBUTES);
+  assert.ok(result.ok);
+  const { event } = result;
   assert.equal(event.middleName, null);
   assert.equal(event.ownerSource, "event");
   assert.equal(event.externalId, null);
@@ -168,4 +181,112 @@ Deno.test("readHookEvent() trims the login", () => {
   const body = fixture("01-create-user-no-conflict.json");
   body.data.user.profile.login = "  priya@ridgeline.example ";
   assert.equal(read(body).login, "priya@ridgeline.example");
+});
+
+Deno.test("readHookEvent() refuses a NUL or other control character in a login or an id", () => {
+  const body = fixture("01-create-user-no-conflict.json");
+  body.data.user.profile.login = "abc.def@nul.example\u0000zzz";
+  body.data.appUser.profile.employeeId = "E\u001b1";
+  assert.deepEqual(problems(body), [
+    ["data.user.profile.login", "Holds a control character"],
+    ["data.appUser.profile.employeeId", "Holds a control character"],
+  ]);
+});
+
+Deno.test("readHookEvent() refuses lone surrogates in the eventId, the job and the middle name", () => {
+  const body = fixture("01-create-user-no-conflict.json");
+  body.eventId = "s\ud83d";
+  body.data.context.job.id = "\udc00job";
+  body.data.appUser.profile.middleName = "Al\ud800";
+  assert.deepEqual(problems(body), [
+    ["eventId", "Holds a lone surrogate: not well-formed Unicode"],
+    ["data.context.job.id", "Holds a lone surrogate: not well-formed Unicode"],
+    ["data.appUser.profile.middleName", "Holds a lone surrogate: not well-formed Unicode"],
+  ]);
+});
+
+Deno.test("readHookEvent() refuses a login longer than Okta's 100 characters", () => {
+  const body = fixture("01-create-user-no-conflict.json");
+  body.data.user.profile.login = `${"a".repeat(90)}@example.com`;
+  assert.deepEqual(problems(body), [["data.user.profile.login", "Longer than 100 characters"]]);
+});
+
+Deno.test("readHookEvent() accepts astral letters, accents and right-to-left text", () => {
+  const body = fixture("01-create-user-no-conflict.json");
+  body.data.user.profile.login = "𝒵oë.שלום@example.com";
+  body.data.appUser.profile.employeeId = "😀-E1";
+  assert.equal(read(body).login, "𝒵oë.שלום@example.com");
+});
+
+/** A small deterministic PRNG (mulberry32), so a failing case can be run again. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Code units an attacker would reach for: controls, NUL, surrogates of both halves, combining
+// marks, the BOM, noncharacters, separators, and plain letters.
+const UNITS = [
+  0x00,
+  0x01,
+  0x09,
+  0x0a,
+  0x1f,
+  0x20,
+  0x41,
+  0x61,
+  0x7f,
+  0x85,
+  0xa0,
+  0xe9,
+  0x301,
+  0x2028,
+  0x200d,
+  0xd800,
+  0xd83d,
+  0xdbff,
+  0xdc00,
+  0xde00,
+  0xdfff,
+  0xfeff,
+  0xfffd,
+  0xfffe,
+  0xffff,
+  0x5d0,
+  0x4e2d,
+];
+
+Deno.test("every string readHookEvent() accepts reads back from SQLite identical to what was compared", async () => {
+  const next = random(20261202);
+  await withDatabase("text-", (db) => {
+    db.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
+    const put = db.prepare("INSERT OR REPLACE INTO t (k, v) VALUES (?, ?)");
+    const get = db.prepare("SELECT v FROM t WHERE k = ?");
+    let accepted = 0;
+    for (let i = 0; i < 5000; i++) {
+      const length = 1 + Math.floor(next() * 12);
+      const text = String.fromCharCode(
+        ...Array.from({ length }, () => UNITS[Math.floor(next() * UNITS.length)]!),
+      );
+      const body = fixture("01-create-user-no-conflict.json");
+      body.eventId = text;
+      body.data.appUser.profile.employeeId = text;
+      const parsed = parseHookRequest(JSON.stringify(body));
+      if (!parsed.ok) continue;
+      const result = readHookEvent(parsed.value, ATTRIBUTES);
+      if (!result.ok) continue;
+      accepted++;
+      const { eventId, owner } = result.event;
+      put.run(eventId, owner);
+      const row = get.get(eventId) as { v: string } | undefined;
+      assert.equal(row?.v, owner, `owner of ${JSON.stringify(eventId)} read back changed`);
+      const keys = db.prepare("SELECT k FROM t WHERE k = ?").get(eventId) as { k: string };
+      assert.equal(keys.k, eventId, `eventId ${JSON.stringify(eventId)} read back changed`);
+    }
+    assert.ok(accepted > 100, `only ${accepted} generated strings were accepted`);
+  });
 });

@@ -5,6 +5,7 @@
 
 import { z } from "zod";
 import { messageOf } from "../log.ts";
+import { quote } from "./quote.ts";
 
 /** The only event type this endpoint accepts. */
 export const IMPORT_EVENT_TYPE = "com.okta.import.transform";
@@ -18,7 +19,11 @@ export const hookRequestSchema = z.looseObject({
     error: (issue) =>
       issue.input === undefined
         ? "Required"
-        : `Expected "${IMPORT_EVENT_TYPE}", got ${JSON.stringify(issue.input)}`,
+        : typeof issue.input === "string"
+        ? `Expected "${IMPORT_EVENT_TYPE}", got ${quote(issue.input)}`
+        : `Expected "${IMPORT_EVENT_TYPE}", got ${
+          issue.input === null ? "null" : typeof issue.input
+        }`,
   }),
   eventId: z.string({ error: (issue) => issue.input === undefined ? "Required" : undefined })
     .min(1, "Must not be empty").max(200, "Longer than 200 characters"),
@@ -70,11 +75,10 @@ export function parseHookRequest(body: string): ParseResult {
   try {
     json = JSON.parse(body);
   } catch (error) {
-    const detail = messageOf(error);
     return {
       ok: false,
       summary: "Request body is not valid JSON",
-      problems: [{ summary: detail, reason: "INVALID_JSON", location: "" }],
+      problems: [{ summary: jsonErrorDetail(error, body), reason: "INVALID_JSON", location: "" }],
     };
   }
   const result = hookRequestSchema.safeParse(json);
@@ -88,6 +92,21 @@ export function parseHookRequest(body: string): ParseResult {
       location: jsonPath(issue.path),
     })),
   };
+}
+
+/**
+ * Where JSON.parse stopped, without the text around it: V8's message quotes the body, which may
+ * hold personal data and is as long as the sender likes.
+ */
+function jsonErrorDetail(error: unknown, body: string): string {
+  if (body.trim() === "") return "The body is empty";
+  const position = /at position (\d+)/.exec(messageOf(error))?.[1];
+  if (/Unexpected end of JSON input|Unterminated/.test(messageOf(error))) {
+    return "The JSON text ends too early";
+  }
+  return position === undefined
+    ? "A JSON syntax error"
+    : `A JSON syntax error at character ${Number(position) + 1}`;
 }
 
 /** `["data", "context", "conflicts", 0]` -> `data.context.conflicts[0]`. */

@@ -54,8 +54,25 @@ Deno.test("parseHookRequest() reports text that is not JSON", () => {
   assert.deepEqual(parseHookRequest(""), {
     ok: false,
     summary: "Request body is not valid JSON",
-    problems: [{ summary: "Unexpected end of JSON input", reason: "INVALID_JSON", location: "" }],
+    problems: [{ summary: "The body is empty", reason: "INVALID_JSON", location: "" }],
   });
+});
+
+Deno.test("parseHookRequest() never quotes the body in a JSON syntax error", () => {
+  const secretish = "george.smith@example.com-personal-data";
+  const result = parseHookRequest(`{"login": "${secretish}" oops}`);
+  assert.equal(result.ok, false);
+  const text = JSON.stringify(result);
+  assert.ok(!text.includes("george"), text);
+  assert.match(text, /A JSON syntax error( at character \d+)?/);
+  const cut = parseHookRequest('{"a": "b');
+  assert.equal(!cut.ok && cut.problems[0]!.summary, "The JSON text ends too early");
+});
+
+Deno.test("parseHookRequest() cuts a long foreign eventType to a few dozen characters", () => {
+  const result = parseHookRequest(JSON.stringify({ ...base(), eventType: "x".repeat(262_144) }));
+  assert.equal(result.ok, false);
+  assert.ok(JSON.stringify(result).length < 400);
 });
 
 Deno.test("parseHookRequest() reports a body that is not an object at the root", () => {

@@ -3,6 +3,7 @@
  * `error` object for a conflict that cannot be resolved or a request that cannot be used.
  */
 
+import { quote } from "./quote.ts";
 import type { Resolution } from "./resolve_login.ts";
 
 /** Okta's `errorCauses` entry. */
@@ -46,7 +47,7 @@ export function resolutionReply(resolution: Resolution): Reply {
         status: 200,
         body: JSON.stringify({
           error: {
-            errorSummary: `Could not derive a unique login for "${resolution.original}": ${
+            errorSummary: `Could not derive a unique login for ${quote(resolution.original)}: ${
               lowerFirst(resolution.reason)
             } and no candidate is free`,
             errorCauses: resolution.problems.map((problem) =>

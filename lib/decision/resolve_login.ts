@@ -15,6 +15,7 @@ import { loginKey } from "./fold_name.ts";
 import type { HookEvent } from "./hook_event.ts";
 import type { LoginIndex, LoginSource, LoginStrategy, Reservation } from "./login_index.ts";
 import { oktaUserOwner } from "./owner.ts";
+import { quote } from "./quote.ts";
 
 /** What the service decided for one event. */
 export type Resolution =
@@ -134,7 +135,7 @@ export function resolveLogin(
     skipped.push({
       strategy: candidate.strategy,
       reason: "TAKEN",
-      summary: `"${candidate.login}" is taken too`,
+      summary: `${quote(candidate.login)} is taken too`,
     });
   }
 
@@ -157,7 +158,7 @@ export function resolveLogin(
       strategy: "numeric_suffix",
       reason: problem ?? "TOO_LONG",
       summary: problem === null
-        ? `"${original}" with a number appended is too long`
+        ? `${quote(original)} with a number appended is too long`
         : problemSummary(problem, original),
     });
   }

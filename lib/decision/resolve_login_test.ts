@@ -337,7 +337,7 @@ Deno.test("resolveLogin() reports a missing middle name and a login too long for
         {
           strategy: "numeric_suffix",
           reason: "TOO_LONG",
-          summary: `"${login}" with a number appended is too long`,
+          summary: `"${login.slice(0, 40)}…" with a number appended is too long`,
         },
         {
           strategy: "middle_name",

@@ -7,8 +7,8 @@
 import type { RejectionRecord } from "../decision/audit.ts";
 import type { AuthCheck } from "./auth.ts";
 import { CommitError, type DecisionStore } from "../store/decision_store.ts";
-import { readHookEvent } from "../decision/hook_event.ts";
-import { parseHookRequest } from "../decision/hook_schema.ts";
+import { readHookEvent, textProblem } from "../decision/hook_event.ts";
+import { type BodyProblem, parseHookRequest } from "../decision/hook_schema.ts";
 import type { LogFields, Logger } from "../log.ts";
 import {
   cause,
@@ -65,14 +65,15 @@ const ROUTES: Record<string, Partial<Record<string, Route>>> = {
 export function createHandler(deps: HandlerDeps): Handler {
   return async function handle(request, info) {
     const startedMs = deps.nowMs();
-    const path = new URL(request.url).pathname;
-    const fields: LogFields = { method: request.method, path };
+    const path = requestPath(request);
+    // Logged and recorded cut short: the target and method are the client's to make long.
+    const fields: LogFields = { method: cut(request.method), path: cut(path) };
     const ctx: Context = { request, info, path, startedMs, received: deps.now(), fields };
     let response: Response;
     try {
       response = await route(ctx, deps);
     } catch (error) {
-      deps.log.error("Request failed", error, { method: request.method, path });
+      deps.log.error("Request failed", error, { method: fields.method, path: fields.path });
       response = toResponse(errorReply(500, "Internal error; the decision was not made"));
     }
     deps.log.request({
@@ -85,13 +86,15 @@ export function createHandler(deps: HandlerDeps): Handler {
 }
 
 function route(ctx: Context, deps: HandlerDeps): Promise<Response> | Response {
-  const methods = ROUTES[ctx.path];
-  if (methods === undefined) return toResponse(errorReply(404, `No route for ${ctx.path}`));
-  const handler = methods[ctx.request.method];
+  // Own keys only: a path or method named like an Object.prototype member is not a route.
+  const methods = Object.hasOwn(ROUTES, ctx.path) ? ROUTES[ctx.path] : undefined;
+  if (methods === undefined) return toResponse(errorReply(404, `No route for ${cut(ctx.path)}`));
+  const method = ctx.request.method;
+  const handler = Object.hasOwn(methods, method) ? methods[method] : undefined;
   if (handler === undefined) {
     const allow = Object.keys(methods).join(", ");
     return toResponse(
-      errorReply(405, `Method ${ctx.request.method} is not allowed on ${ctx.path}; use ${allow}`),
+      errorReply(405, `Method ${cut(method)} is not allowed on ${ctx.path}; use ${allow}`),
       { allow },
     );
   }
@@ -123,6 +126,19 @@ async function handleImport(ctx: Context, deps: HandlerDeps): Promise<Response> 
     return reject(ctx, deps, reply, summary, null);
   }
 
+  if (!isJson(ctx.request.headers.get("content-type"))) {
+    await ctx.request.body?.cancel().catch(() => {});
+    const summary = "The request body must be application/json";
+    const reply = errorReply(415, summary, [{
+      errorSummary: summary,
+      reason: "UNSUPPORTED_MEDIA_TYPE",
+      locationType: "header",
+      location: "Content-Type",
+      domain: ERROR_DOMAIN,
+    }]);
+    return reject(ctx, deps, reply, summary, null);
+  }
+
   const body = await readBody(ctx.request, deps.maxBodyBytes ?? MAX_BODY_BYTES);
   if (!body.ok) {
     const reply = errorReply(body.status, body.reason, [cause(body.reason, "INVALID_BODY", "")]);
@@ -132,14 +148,23 @@ async function handleImport(ctx: Context, deps: HandlerDeps): Promise<Response> 
   const parsed = parseHookRequest(body.text);
   if (!parsed.ok) {
     const causes = parsed.problems.map((p) => cause(p.summary, p.reason, p.location));
-    const reason = `${parsed.summary}: ${
-      parsed.problems.map((p) => p.location === "" ? p.summary : `${p.location}: ${p.summary}`)
-        .join("; ")
-    }`;
+    const reason = problemsReason(parsed.summary, parsed.problems);
     return reject(ctx, deps, errorReply(400, parsed.summary, causes), reason, eventIdOf(body.text));
   }
 
-  const event = readHookEvent(parsed.value, deps);
+  const read = readHookEvent(parsed.value, deps);
+  if (!read.ok) {
+    const summary = "Request body holds a value that cannot be used";
+    const causes = read.problems.map((p) => cause(p.summary, p.reason, p.location));
+    return reject(
+      ctx,
+      deps,
+      errorReply(400, summary, causes),
+      problemsReason(summary, read.problems),
+      null,
+    );
+  }
+  const event = read.event;
   ctx.fields.eventId = event.eventId;
   try {
     const decided = await deps.store.decide(event, {
@@ -173,8 +198,8 @@ async function reject(
     status: reply.status,
     reason,
     remoteAddr: "hostname" in ctx.info.remoteAddr ? ctx.info.remoteAddr.hostname : null,
-    method: ctx.request.method,
-    path: ctx.path,
+    method: cut(ctx.request.method),
+    path: cut(ctx.path),
     eventId,
   };
   ctx.fields.rejected = reason;
@@ -188,13 +213,59 @@ async function reject(
   return toResponse(reply);
 }
 
-/** The eventId of a body that failed the schema, when one can be read, for the audit. */
+/**
+ * The request's path, from the request target alone. Deno builds `request.url` from the Host
+ * header, which the client chooses: `new URL()` throws on a malformed one (`[`, `a b`), and a
+ * Host holding `/` would move the path. The URL is `scheme://` + authority + target, so the
+ * target starts after the authority the Host header gave; the query and fragment are dropped.
+ */
+export function requestPath(request: Request): string {
+  const url = request.url;
+  const scheme = url.indexOf("://");
+  let start = scheme === -1 ? 0 : scheme + 3;
+  const host = request.headers.get("host");
+  if (host !== null && host !== "" && url.startsWith(host, start)) start += host.length;
+  else {
+    const slash = url.indexOf("/", start);
+    start = slash === -1 ? url.length : slash;
+  }
+  const target = url.slice(start);
+  const end = target.search(/[?#]/);
+  const path = end === -1 ? target : target.slice(0, end);
+  return path.startsWith("/") ? path : `/${path}`;
+}
+
+/** Longest method or path logged or recorded; longer ones are cut. */
+const LOGGED_CHARS = 200;
+
+function cut(text: string): string {
+  return text.length > LOGGED_CHARS ? `${text.slice(0, LOGGED_CHARS)}…` : text;
+}
+
+/** Whether a Content-Type names JSON (`application/json`, any parameters, any case). */
+function isJson(contentType: string | null): boolean {
+  if (contentType === null) return false;
+  return contentType.split(";", 1)[0]!.trim().toLowerCase() === "application/json";
+}
+
+/** Problems listed in a rejection's reason at the most; the reply carries them all. */
+const REASON_PROBLEMS = 5;
+
+/** A rejection's reason: the summary and the first problems, each naming a field, bounded. */
+function problemsReason(summary: string, problems: readonly BodyProblem[]): string {
+  const listed = problems.slice(0, REASON_PROBLEMS)
+    .map((p) => p.location === "" ? p.summary : `${p.location}: ${p.summary}`);
+  if (problems.length > REASON_PROBLEMS) listed.push(`${problems.length - REASON_PROBLEMS} more`);
+  return `${summary}: ${listed.join("; ")}`;
+}
+
+/** The eventId of a body that failed the schema, when one can be read and stored, for the audit. */
 function eventIdOf(text: string): string | null {
   try {
     const json: unknown = JSON.parse(text);
     if (typeof json !== "object" || json === null || !Object.hasOwn(json, "eventId")) return null;
     const id = (json as { eventId: unknown }).eventId;
-    return typeof id === "string" && id.length <= 200 ? id : null;
+    return typeof id === "string" && textProblem(id, 200, true) === null ? id : null;
   } catch {
     return null;
   }

@@ -1,0 +1,161 @@
+/**
+ * What an attacker can send, against the real server over HTTPS: every value that becomes a key
+ * is stored losslessly or refused, no header can cause a 5xx, nothing sent grows a log line, an
+ * audit row or a reply without bound.
+ */
+
+import assert from "node:assert/strict";
+import {
+  assertOktaError,
+  assertUnchanged,
+  makeHookRequest,
+  rawExchange,
+  rawStatus,
+  startTestServer,
+  TEST_SECRET,
+} from "./_test_utils.ts";
+
+Deno.test("a NUL in a login is refused, so no one is handed another owner's login", async () => {
+  const server = await startTestServer();
+  try {
+    const y = makeHookRequest({ login: "abc.def@nul.example", externalId: "Y" });
+    await assertUnchanged(await server.post(y));
+    const x = makeHookRequest({ login: "abc.def@nul.example\u0000zzz", externalId: "X" });
+    const causes = await assertOktaError(
+      await server.post(x),
+      400,
+      "Request body holds a value that cannot be used",
+    );
+    assert.deepEqual(causes.map((c) => [c.location, c.errorSummary]), [
+      ["data.user.profile.login", "Holds a control character"],
+    ]);
+    // Sent again, it is refused again: nothing of it was stored.
+    await assertOktaError(await server.post(x), 400, /cannot be used/);
+    const rows = server.db().prepare("SELECT login, owner FROM logins").all();
+    assert.deepEqual(rows.map((r) => r.login), ["abc.def@nul.example"]);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("eventIds with lone surrogates are refused instead of colliding", async () => {
+  const server = await startTestServer();
+  try {
+    for (const eventId of ["s\ud83d", "s\ud83e"]) {
+      const body = makeHookRequest({ login: `${eventId.length}.x@example.com`, eventId });
+      const causes = await assertOktaError(await server.post(body), 400, /cannot be used/);
+      assert.equal(causes[0]!.location, "eventId");
+    }
+    const external = makeHookRequest({ login: "lone@example.com", externalId: "E\udc00" });
+    await assertOktaError(await server.post(external), 400, /cannot be used/);
+    const stored = server.db().prepare("SELECT count(*) AS n FROM decisions").get();
+    assert.equal(stored?.n, 0);
+    const refused = server.db().prepare("SELECT event_id FROM rejections").all();
+    assert.deepEqual(refused.map((r) => r.event_id), [null, null, null]);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a malformed Host never causes a 5xx, and the Host cannot move the route", async () => {
+  const server = await startTestServer();
+  try {
+    for (const host of ["[", "a b", "[::1", "a%zz", ":99999", "a?b", "a#b", "x@y"]) {
+      const response = await rawExchange(
+        server,
+        `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      );
+      assert.equal(rawStatus(response), 200, `Host ${JSON.stringify(host)}: ${response}`);
+    }
+    const moved = await rawExchange(
+      server,
+      "POST /hooks/import HTTP/1.1\r\nHost: a/b\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    assert.equal(rawStatus(moved), 401, moved);
+    for (const method of ["toString", "constructor", "__proto__"]) {
+      const odd = await rawExchange(
+        server,
+        `${method} /hooks/import HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      assert.equal(rawStatus(odd), 405, `${method}: ${odd}`);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("request bodies never reach the rejections table or the reply in bulk", async () => {
+  const server = await startTestServer();
+  try {
+    const personal = "priya.natarajan@ridgeline.example";
+    await assertOktaError(
+      await server.post(`{"eventId":"e1","login":"${personal}" oops`),
+      400,
+      "Request body is not valid JSON",
+    );
+    const foreign = { ...makeHookRequest({ login: "a@x.com" }), eventType: "x".repeat(250_000) };
+    const response = await server.post(foreign);
+    assert.equal(response.status, 400);
+    assert.ok((await response.text()).length < 1_000);
+    const rows = server.db().prepare("SELECT reason FROM rejections").all();
+    assert.equal(rows.length, 2);
+    for (const row of rows) {
+      const reason = String(row.reason);
+      assert.ok(!reason.includes(personal), reason);
+      assert.ok(reason.length < 500, `a ${reason.length}-character reason`);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a login over Okta's 100 characters is refused at parse, with a small reply", async () => {
+  const server = await startTestServer();
+  try {
+    const login = `${"a".repeat(60_000)}@example.com`; // three copies fit in 256 KiB
+    const response = await server.post(
+      makeHookRequest({ login, conflicts: ["login"], middleName: "M".repeat(150) }),
+    );
+    const text = await response.text();
+    assert.equal(response.status, 400);
+    assert.ok(text.length < 1_000, `a ${text.length}-byte reply`);
+    assert.match(text, /data\.user\.profile\.login/);
+    const sizes = server.db().prepare(
+      "SELECT max(length(reason)) AS reason FROM rejections",
+    ).get();
+    assert.ok(Number(sizes?.reason) < 500);
+    const decisions = server.db().prepare("SELECT count(*) AS n FROM decisions").get();
+    assert.equal(decisions?.n, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a body that does not claim to be JSON is answered 415 and decides nothing", async () => {
+  const server = await startTestServer();
+  try {
+    const body = JSON.stringify(makeHookRequest({ login: "plain@example.com" }));
+    for (const type of ["text/plain", "application/x-www-form-urlencoded", "application/jsonx"]) {
+      const response = await server.fetch("/hooks/import", {
+        method: "POST",
+        headers: { authorization: TEST_SECRET, "content-type": type },
+        body,
+      });
+      const causes = await assertOktaError(
+        response,
+        415,
+        "The request body must be application/json",
+      );
+      assert.equal(causes[0]!.location, "Content-Type");
+    }
+    const charset = await server.post(body, { "content-type": "Application/JSON; charset=utf-8" });
+    assert.equal(charset.status, 204);
+    await charset.body?.cancel();
+    const stored = server.db().prepare("SELECT count(*) AS n FROM decisions").get();
+    assert.equal(stored?.n, 1);
+    const refused = server.db().prepare("SELECT status FROM rejections").all();
+    assert.deepEqual(refused.map((r) => r.status), [415, 415, 415]);
+  } finally {
+    await server.close();
+  }
+});
