@@ -67,7 +67,7 @@ function post(started: Started, body: unknown): Promise<Response> {
   return fetch(started.url, {
     method: "POST",
     client: started.client,
-    headers: { authorization: TEST_SECRET },
+    headers: { authorization: TEST_SECRET, "content-type": "application/json" },
     body: JSON.stringify(body),
   });
 }
