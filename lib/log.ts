@@ -21,6 +21,8 @@ export type LogFields = Record<string, string | number | boolean | null | undefi
 export interface Logger {
   /** A lifecycle event: started, stopped, generated a credential. */
   info(message: string, fields?: LogFields): void;
+  /** Something a deployer should know and may need to fix: a file others can read, a refusal. */
+  warn(message: string, fields?: LogFields): void;
   /** One handled request. */
   request(fields: LogFields): void;
   /** Something went wrong that a person should look at. Written at once, with what is pending. */
@@ -90,6 +92,7 @@ export function createLogger(
     out.write(JSON.stringify({ time: now().toISOString(), level, ...fields }));
   return {
     info: (message, fields = {}) => emit("info", { msg: message, ...fields }),
+    warn: (message, fields = {}) => emit("warn", { msg: message, ...fields }),
     request: (fields) => emit("info", { msg: "request", ...fields }),
     error: (message, error, fields = {}) => {
       emit("error", {
@@ -106,4 +109,4 @@ export function createLogger(
 }
 
 /** A logger that drops everything, for tests and quiet tools. */
-export const silentLogger: Logger = { info() {}, request() {}, error() {} };
+export const silentLogger: Logger = { info() {}, warn() {}, request() {}, error() {} };

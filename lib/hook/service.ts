@@ -48,6 +48,10 @@ export async function startService(
   const secrets = config.authSecrets ?? [await devSecret(options)];
   const tls = config.tls === null ? await devCertificate(options) : await readTls(config.tls);
 
+  if (config.tls !== null) await warnIfReadable(config.tls.keyFile, "TLS_KEY_FILE", log);
+  if (config.authSecrets === null) {
+    await warnIfReadable(join(options.dataDir, DEV_FILES.secret), "the hook secret file", log);
+  }
   const store = await openDecisionStore({
     dbPath: config.dbPath,
     busyTimeoutMs: options.busyTimeoutMs ?? 2000,
@@ -84,6 +88,7 @@ export async function startService(
     throw error;
   }
 
+  await warnIfReadable(config.dbPath, "DB_PATH", log);
   const finished = server.finished.then(async () => {
     await store.close();
     log.info("Stopped");
@@ -147,6 +152,22 @@ async function readSetting(path: string, variable: string): Promise<string> {
   } catch (error) {
     throw new Error(`Cannot read ${variable}: "${path}": ${messageOf(error)}`);
   }
+}
+
+/** Logs a warning when `path` (a key, a secret, the logins) can be read by others than its owner. */
+async function warnIfReadable(path: string, what: string, log: Logger): Promise<void> {
+  let mode: number | null;
+  try {
+    mode = (await Deno.stat(path)).mode;
+  } catch {
+    return; // A missing file is reported where it is read.
+  }
+  if (mode === null || (mode & 0o044) === 0) return;
+  log.warn(`${what} can be read by other users`, {
+    file: path,
+    mode: `0${(mode & 0o777).toString(8)}`,
+    hint: `chmod 600 ${path}`,
+  });
 }
 
 function displayHost(hostname: string): string {

@@ -3,6 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import { parseConfig } from "../config.ts";
 import { silentLogger } from "../log.ts";
 import { DEV_FILES, startService } from "./service.ts";
+import { createSelfSignedCertificate } from "./dev_credentials.ts";
 import {
   assertUnchanged,
   makeHookRequest,
@@ -131,5 +132,25 @@ Deno.test("stop() lets a request in flight finish and commit before the service 
     } finally {
       db.close();
     }
+  });
+});
+
+Deno.test("startService() warns when the TLS key or the database can be read by other users", async () => {
+  await withTempDir("service-", async (dir) => {
+    const pair = await createSelfSignedCertificate();
+    await Deno.writeTextFile(`${dir}/cert.pem`, pair.cert);
+    await Deno.writeTextFile(`${dir}/key.pem`, pair.key, { mode: 0o644 });
+    await Deno.chmod(`${dir}/key.pem`, 0o644);
+    await Deno.writeFile(`${dir}/hook.db`, new Uint8Array());
+    await Deno.chmod(`${dir}/hook.db`, 0o640);
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (message: string) => warnings.push(message) };
+    const env = { TLS_CERT_FILE: `${dir}/cert.pem`, TLS_KEY_FILE: `${dir}/key.pem` };
+    const service = await startService(config(dir, env), { dataDir: dir, log });
+    await service.stop();
+    assert.deepEqual(warnings, [
+      "TLS_KEY_FILE can be read by other users",
+      "DB_PATH can be read by other users",
+    ]);
   });
 });

@@ -127,6 +127,7 @@ export interface OpenOptions {
  * committed decision survives power loss, and migrates it to {@link SCHEMA_VERSION}.
  */
 export function openDatabase(path: string, options: OpenOptions = {}): DatabaseSync {
+  createPrivately(path);
   const db = new DatabaseSync(path);
   try {
     db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
@@ -176,6 +177,20 @@ export function inTransaction<T>(
   }
   if (result instanceof Promise) return result.then(commit, rollback) as T;
   return commit(result);
+}
+
+/**
+ * Creates the database file readable and writable by its owner only (it holds logins: personal
+ * data), whatever the umask. SQLite gives the `-wal` and `-shm` files the database file's mode.
+ * An existing file is left as it is.
+ */
+function createPrivately(path: string): void {
+  if (path === ":memory:") return;
+  try {
+    Deno.openSync(path, { write: true, createNew: true, mode: 0o600 }).close();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
 }
 
 /** Applies pending migrations inside one write transaction, safe when processes race. */

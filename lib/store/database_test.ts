@@ -154,3 +154,29 @@ Deno.test("openDatabase() indexes only sync rows by seen_at, for sync --prune", 
     }
   });
 });
+
+Deno.test("openDatabase() creates the file, its -wal and -shm readable by the owner only, under umask 000", async () => {
+  await withTempDir("database-", async (dir) => {
+    const dbPath = `${dir}/hook.db`;
+    // A child with umask 000: the modes must come from the code, not from the umask.
+    const script = `
+      import { openDatabase } from ${
+      JSON.stringify(new URL("./database.ts", import.meta.url).href)
+    };
+      const db = openDatabase(${JSON.stringify(dbPath)});
+      db.exec("INSERT INTO suffix_counters (base_key, next_suffix) VALUES ('a', 2)");
+      const modes = ["", "-wal", "-shm"].map((s) => (Deno.statSync(${
+      JSON.stringify(dbPath)
+    } + s).mode & 0o777).toString(8));
+      console.log(modes.join(" "));
+      db.close();
+    `;
+    const output = await new Deno.Command("sh", {
+      args: ["-c", 'umask 000 && exec "$0" eval "$1"', Deno.execPath(), script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    assert.equal(new TextDecoder().decode(output.stdout).trim(), "600 600 600");
+  });
+});
