@@ -18,6 +18,14 @@ export const DEV_FILES = {
   key: "dev-key.pem",
 } as const;
 
+/**
+ * Every decision is answered within this long of its request's arrival (committed, or a 503):
+ * well inside Okta's 3 s, so its one retry fits too.
+ */
+export const ANSWER_DEADLINE_MS = 1000;
+/** How long a group waits for another process's write lock before it fails (503). */
+export const BUSY_TIMEOUT_MS = 600;
+
 /** Options beyond the config: where to keep generated files, and seams for tests. */
 export interface ServiceOptions {
   /** Directory for generated development credentials. */
@@ -54,7 +62,8 @@ export async function startService(
   }
   const store = await openDecisionStore({
     dbPath: config.dbPath,
-    busyTimeoutMs: options.busyTimeoutMs ?? 2000,
+    busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
+    answerDeadlineMs: ANSWER_DEADLINE_MS,
     strategies: config.strategies,
     groupCommitMax: config.groupCommitMax,
     groupCommitWindowMs: config.groupCommitWindowMs,

@@ -22,6 +22,10 @@ interface Pending {
   readonly item: StoreItem;
   /** When it was queued (this thread's clock), to add its wait to `elapsedMs` when sent. */
   readonly queuedMs: number;
+  /** When its request arrived (this thread's clock): its answer is due a deadline later. */
+  readonly arrivedMs: number;
+  /** Refuses it if it is still queued when its deadline comes. */
+  readonly timer: ReturnType<typeof setTimeout>;
   readonly resolve: (value: Decided | null) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -107,7 +111,12 @@ class WorkerStore implements DecisionStore {
   isHealthy(): Promise<boolean> {
     if (this.#ended !== null) return Promise.resolve(false);
     return new Promise((resolve) => {
-      this.#pings.push(resolve);
+      // A worker stuck waiting for another process's lock answers late: that is not healthy.
+      const timer = setTimeout(() => resolve(false), this.#settings.answerDeadlineMs);
+      this.#pings.push((ok) => {
+        clearTimeout(timer);
+        resolve(ok);
+      });
       this.#worker.postMessage({ kind: "ping" } satisfies ToWorker);
     });
   }
@@ -129,7 +138,18 @@ class WorkerStore implements DecisionStore {
   #enqueue(item: StoreItem): Promise<Decided | null> {
     if (this.#ended !== null) return Promise.reject(new CommitError(this.#ended));
     const { promise, resolve, reject } = Promise.withResolvers<Decided | null>();
-    this.#queue.push({ item, queuedMs: performance.now(), resolve, reject });
+    const queuedMs = performance.now();
+    const arrivedMs = queuedMs - (item.kind === "decide" ? item.elapsedMs : 0);
+    const due = Math.max(0, arrivedMs + this.#settings.answerDeadlineMs - queuedMs);
+    const pending: Pending = {
+      item,
+      queuedMs,
+      arrivedMs,
+      timer: setTimeout(() => this.#expire(pending), due),
+      resolve,
+      reject,
+    };
+    this.#queue.push(pending);
     const { groupCommitWindowMs: windowMs, groupCommitMax: maxSize } = this.#settings;
     if (this.#inFlight !== null) return promise;
     if (windowMs > 0 && this.#queue.length < maxSize) {
@@ -140,14 +160,45 @@ class WorkerStore implements DecisionStore {
     return promise;
   }
 
+  /** A queued item's deadline came before it could be sent: answer it now, decided nothing. */
+  #expire(pending: Pending): void {
+    const at = this.#queue.indexOf(pending);
+    if (at === -1) return;
+    this.#queue.splice(at, 1);
+    pending.reject(this.#late());
+    if (this.#inFlight === null && this.#queue.length === 0) this.#drained?.resolve();
+  }
+
+  #late(): CommitError {
+    return new CommitError(
+      `Not decided within ${this.#settings.answerDeadlineMs} ms: the database is busy`,
+    );
+  }
+
   /** Sends the next group to the worker unless it is busy with one. */
   #send(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#inFlight !== null || this.#queue.length === 0) return;
-    const group = this.#queue.splice(0, this.#settings.groupCommitMax);
-    this.#inFlight = group;
+    if (this.#inFlight !== null) return;
+    // An item that could not be answered in time even if the lock came at once is refused now:
+    // sent, it could wait a whole busy timeout more.
     const now = performance.now();
+    const { answerDeadlineMs, busyTimeoutMs } = this.#settings;
+    const latest = answerDeadlineMs > busyTimeoutMs
+      ? answerDeadlineMs - busyTimeoutMs
+      : answerDeadlineMs;
+    while (this.#queue.length > 0 && now - this.#queue[0]!.arrivedMs > latest) {
+      const late = this.#queue.shift()!;
+      clearTimeout(late.timer);
+      late.reject(this.#late());
+    }
+    if (this.#queue.length === 0) {
+      this.#drained?.resolve();
+      return;
+    }
+    const group = this.#queue.splice(0, this.#settings.groupCommitMax);
+    for (const pending of group) clearTimeout(pending.timer);
+    this.#inFlight = group;
     const items = group.map(({ item, queuedMs }) =>
       item.kind === "decide" ? { ...item, elapsedMs: item.elapsedMs + now - queuedMs } : item
     );
@@ -196,7 +247,10 @@ class WorkerStore implements DecisionStore {
     this.#hooks.onError?.(message, error);
     this.#ended = message;
     const failure = new CommitError(message);
-    for (const pending of [...(this.#inFlight ?? []), ...this.#queue]) pending.reject(failure);
+    for (const pending of [...(this.#inFlight ?? []), ...this.#queue]) {
+      clearTimeout(pending.timer);
+      pending.reject(failure);
+    }
     this.#inFlight = null;
     this.#queue = [];
     for (const ping of this.#pings.splice(0)) ping(false);

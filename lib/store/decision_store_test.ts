@@ -41,10 +41,11 @@ async function withStore(
   const groups: string[] = [];
   const store = await openDecisionStore({
     dbPath,
-    busyTimeoutMs: 2000,
+    busyTimeoutMs: 600,
     strategies: ["middle_name", "middle_initial", "numeric_suffix"],
     groupCommitMax: 256,
     groupCommitWindowMs: 0,
+    answerDeadlineMs: 1000,
     ...settings,
   }, { onGroup: (size, ok) => groups.push(`${size} ${ok ? "committed" : "failed"}`) });
   const other = new DatabaseSync(dbPath);
@@ -159,6 +160,35 @@ Deno.test("a group that cannot be committed rejects each of its items with Commi
   });
 });
 
+Deno.test("while another process holds the write lock, every decision is answered by its deadline", async () => {
+  const deadline = 1000;
+  await withStore(
+    { busyTimeoutMs: 600, answerDeadlineMs: deadline },
+    async ({ store, groups, other }) => {
+      other.exec("BEGIN IMMEDIATE"); // held for as long as the test likes
+      const started = performance.now();
+      const settled = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.decide(event(i), TIMING).then(
+            () => ({ ok: true, ms: performance.now() - started }),
+            (error: unknown) => ({
+              ok: error instanceof CommitError,
+              ms: performance.now() - started,
+            }),
+          )),
+      );
+      other.exec("ROLLBACK");
+      // Every answer is a CommitError (503 for Okta), none waited two lock timeouts in a row.
+      assert.ok(settled.every((s) => s.ok), JSON.stringify(settled));
+      const slowest = Math.max(...settled.map((s) => s.ms));
+      assert.ok(slowest < deadline + 250, `the slowest answer took ${slowest.toFixed(0)} ms`);
+      // Only the first group reached the database; the rest were refused before waiting on it.
+      assert.deepEqual(groups, ["1 failed"]);
+      assert.equal((await store.decide(event(1), TIMING)).outcome, "unchanged");
+    },
+  );
+});
+
 Deno.test("recordRejection() writes the refusal without a decision", async () => {
   await withStore({}, async ({ store, other }) => {
     await store.recordRejection({
@@ -207,6 +237,7 @@ Deno.test("openDecisionStore() rejects with the reason when the database cannot 
         strategies: ["middle_name"],
         groupCommitMax: 8,
         groupCommitWindowMs: 0,
+        answerDeadlineMs: 1000,
       }),
       /schema version 99 is newer than this service's/,
     );
@@ -220,10 +251,11 @@ Deno.test("a worker that dies fails its group and every later item with CommitEr
   const store = await openDecisionStore(
     {
       dbPath: "unused.db",
-      busyTimeoutMs: 2000,
+      busyTimeoutMs: 600,
       strategies: ["middle_name"],
       groupCommitMax: 256,
       groupCommitWindowMs: 0,
+      answerDeadlineMs: 1000,
     },
     { onError: (message) => errors.push(message) },
     new URL("../../tests/_crashing_worker.ts", import.meta.url),

@@ -32,6 +32,7 @@ function settings(dir: string): StoreSettings {
     strategies: ["middle_name", "middle_initial", "numeric_suffix"],
     groupCommitMax: 256,
     groupCommitWindowMs: 0,
+    answerDeadlineMs: 1000,
   };
 }
 
@@ -61,7 +62,7 @@ Deno.test("the decision worker says why it cannot open the database, and commits
       settings: { ...settings(dir), dbPath: `${dir}/no/such/dir/hook.db` },
     });
     assert.equal(failed.kind, "failed");
-    assert.match((failed as { message: string }).message, /unable to open database/);
+    assert.match((failed as { message: string }).message, /No such file/);
     assert.deepEqual(await ask({ kind: "group", items: [] }), {
       kind: "not-committed",
       message: "The database is not open",

@@ -18,6 +18,12 @@ export interface StoreSettings {
   readonly groupCommitMax: number;
   /** How long a request arriving at an idle store waits for company, in milliseconds. */
   readonly groupCommitWindowMs: number;
+  /**
+   * Every decision is answered (committed, or refused with a CommitError) within this many
+   * milliseconds of its request's arrival, however long another process holds the write lock,
+   * so Okta's one retry still fits its 3-second budget. Must exceed `busyTimeoutMs`.
+   */
+  readonly answerDeadlineMs: number;
 }
 
 /** One piece of a group: a decision, or a refused request to record. */
