@@ -30,7 +30,7 @@ const handler = createHandler({
   store: {
     decide: () => Promise.resolve(unchanged),
     recordRejection: () => Promise.resolve(),
-    isHealthy: () => Promise.resolve(true),
+    health: () => Promise.resolve({ ok: true as const }),
   },
   ownerAttribute: "employeeId",
   middleNameAttribute: "middleName",

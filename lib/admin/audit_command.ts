@@ -26,7 +26,7 @@ import {
   usageError,
 } from "./cli.ts";
 import { DATA_DIR } from "../config.ts";
-import { openDatabase } from "../store/database.ts";
+import { ensureReserve, openDatabase, releaseReserve } from "../store/database.ts";
 
 /** The audit's environment, read by name. */
 export interface AuditEnv {
@@ -291,8 +291,16 @@ function runPrune(args: string[], ctx: Context): number {
     return EXIT_USAGE;
   }
   const before = new Date(ctx.now().getTime() - age.ms).toISOString();
+  // On a full disk even deleting needs room: the reserve set aside beside the database gives it,
+  // and is set aside again afterwards while there is room.
+  const released = !dryRun && releaseReserve(ctx.dbPath);
   return withDatabase(ctx, dryRun ? "read" : "write", (db) => {
-    const counts = pruneAudit(db, before, { dryRun });
+    let counts;
+    try {
+      counts = pruneAudit(db, before, { dryRun });
+    } finally {
+      if (released) ensureReserve(ctx.dbPath);
+    }
     ctx.terminal.out(
       `${dryRun ? "Would remove" : "Removed"} ${plural(counts.decisions, "decision")} and ` +
         `${plural(counts.rejections, "rejection")} received before ${before} ` +

@@ -6,7 +6,7 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import type { DecisionRecord } from "../decision/audit.ts";
-import { inTransaction } from "../store/database.ts";
+import { inTransaction, truncateWal } from "../store/database.ts";
 
 /** The outcomes a decision can have. */
 export const OUTCOMES = ["unchanged", "resolved", "unresolved", "skipped"] as const;
@@ -163,8 +163,11 @@ export function pruneAudit(
          (SELECT rowid FROM ${table} WHERE received_at < ? LIMIT ?)`,
     );
     const batch = options.batchRows ?? PRUNE_BATCH_ROWS;
+    // On a full disk the WAL's own space is what the deletes can write into.
+    truncateWal(db);
     for (;;) {
       const removed = inTransaction(db, () => Number(remove.run(before, batch).changes));
+      truncateWal(db);
       counts[table] += removed;
       if (removed < batch) break;
     }

@@ -30,7 +30,7 @@ export interface HandlerDeps {
   /** Name of the auth header, for error locations. */
   readonly authHeader: string;
   /** Decides and records, committed in groups. */
-  readonly store: Pick<DecisionStore, "decide" | "recordRejection" | "isHealthy">;
+  readonly store: Pick<DecisionStore, "decide" | "recordRejection" | "health">;
   readonly ownerAttribute: string;
   readonly middleNameAttribute: string;
   readonly log: Logger;
@@ -102,11 +102,11 @@ function route(ctx: Context, deps: HandlerDeps): Promise<Response> | Response {
 }
 
 async function handleHealth(ctx: Context, deps: HandlerDeps): Promise<Response> {
-  const healthy = await deps.store.isHealthy();
-  if (ctx.request.method === "HEAD") return new Response(null, { status: healthy ? 200 : 503 });
-  return healthy
+  const health = await deps.store.health();
+  if (ctx.request.method === "HEAD") return new Response(null, { status: health.ok ? 200 : 503 });
+  return health.ok
     ? Response.json({ status: "ok" })
-    : toResponse(errorReply(503, "The database is not available"));
+    : toResponse(errorReply(503, `Decisions cannot be committed: ${health.reason}`));
 }
 
 async function handleImport(ctx: Context, deps: HandlerDeps): Promise<Response> {

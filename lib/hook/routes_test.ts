@@ -31,7 +31,8 @@ function fakeStore(decide: (event: HookEvent) => Promise<Decided>) {
         rejected.push(record);
         return Promise.resolve();
       },
-      isHealthy: () => Promise.resolve(healthy),
+      health: () =>
+        Promise.resolve(healthy ? { ok: true as const } : { ok: false as const, reason: "down" }),
     },
   };
 }

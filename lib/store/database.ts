@@ -193,6 +193,58 @@ function createPrivately(path: string): void {
   }
 }
 
+/** Bytes kept in reserve beside the database, for `audit prune` to free on a full disk. */
+export const RESERVE_BYTES = 4 * 1024 * 1024;
+
+/** The reserve file of the database at `dbPath`. */
+export function reservePath(dbPath: string): string {
+  return `${dbPath}-reserve`;
+}
+
+/**
+ * Makes sure the reserve file exists, best effort: a full disk leaves no room for a database to
+ * delete rows in (even a DELETE writes to the WAL), so this much is set aside while there is room.
+ * Returns whether it is there.
+ */
+export function ensureReserve(dbPath: string): boolean {
+  if (dbPath === ":memory:") return false;
+  const path = reservePath(dbPath);
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch { /* missing: make it */ }
+  try {
+    Deno.writeFileSync(path, new Uint8Array(RESERVE_BYTES), { mode: 0o600, createNew: true });
+    return true;
+  } catch {
+    try {
+      Deno.removeSync(path); // a partial reserve on a disk that filled meanwhile
+    } catch { /* none was made */ }
+    return false;
+  }
+}
+
+/** Deletes the reserve file, giving its space to the database; returns whether there was one. */
+export function releaseReserve(dbPath: string): boolean {
+  try {
+    Deno.removeSync(reservePath(dbPath));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Moves the WAL into the database and truncates it to nothing, best effort: the space the WAL
+ * held is free again. After a failed commit (a full disk, most often) and between the batches of
+ * `audit prune`, so both can recover on a full disk.
+ */
+export function truncateWal(db: TransactionalDb): void {
+  try {
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  } catch { /* not now (busy, or no room to grow the database): a later call tries again */ }
+}
+
 /** Applies pending migrations inside one write transaction, safe when processes race. */
 function migrate(db: DatabaseSync): void {
   inTransaction(db, () => {
@@ -202,6 +254,7 @@ function migrate(db: DatabaseSync): void {
         `Cannot use the database: its schema version ${row.user_version} is newer than this service's ${SCHEMA_VERSION}`,
       );
     }
+    if (row.user_version === SCHEMA_VERSION) return; // nothing written: opens on a full disk
     for (let version = row.user_version; version < SCHEMA_VERSION; version++) {
       db.exec(MIGRATIONS[version]!);
     }

@@ -9,9 +9,9 @@
 import type { RejectionRecord } from "../decision/audit.ts";
 import type { Decided } from "../decision/decide_event.ts";
 import type { HookEvent } from "../decision/hook_event.ts";
-import type { FromWorker, StoreItem, StoreSettings, ToWorker } from "./worker_protocol.ts";
+import type { FromWorker, Health, StoreItem, StoreSettings, ToWorker } from "./worker_protocol.ts";
 
-export type { StoreSettings } from "./worker_protocol.ts";
+export type { Health, StoreSettings } from "./worker_protocol.ts";
 
 /** The whole group's transaction failed; nothing of it was kept. Worth one retry (503). */
 export class CommitError extends Error {
@@ -39,8 +39,11 @@ export interface DecisionStore {
   decide(event: HookEvent, timing: { receivedAt: string; elapsedMs: number }): Promise<Decided>;
   /** Records a refused request in the next group. */
   recordRejection(record: RejectionRecord): Promise<void>;
-  /** True when the worker runs and its connection answers a query. */
-  isHealthy(): Promise<boolean>;
+  /**
+   * Whether decisions can be committed: the worker runs, its connection answers, the last group
+   * committed, the file at `DB_PATH` is still the one open, and the disk has room.
+   */
+  health(): Promise<Health>;
   /** Commits what is queued, closes the database and ends the worker. */
   close(): Promise<void>;
 }
@@ -80,7 +83,7 @@ class WorkerStore implements DecisionStore {
   /** The group the worker is committing, if any: at most one at a time. */
   #inFlight: Pending[] | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  readonly #pings: ((ok: boolean) => void)[] = [];
+  readonly #pings: ((health: Health) => void)[] = [];
   /** Set once the worker failed or closed: every later item is refused. */
   #ended: string | null = null;
   #whenClosed: PromiseWithResolvers<void> = Promise.withResolvers();
@@ -108,14 +111,17 @@ class WorkerStore implements DecisionStore {
     await this.#enqueue({ kind: "reject", record });
   }
 
-  isHealthy(): Promise<boolean> {
-    if (this.#ended !== null) return Promise.resolve(false);
+  health(): Promise<Health> {
+    if (this.#ended !== null) return Promise.resolve({ ok: false, reason: this.#ended });
     return new Promise((resolve) => {
       // A worker stuck waiting for another process's lock answers late: that is not healthy.
-      const timer = setTimeout(() => resolve(false), this.#settings.answerDeadlineMs);
-      this.#pings.push((ok) => {
+      const timer = setTimeout(
+        () => resolve({ ok: false, reason: "The database worker did not answer in time" }),
+        this.#settings.answerDeadlineMs,
+      );
+      this.#pings.push((health) => {
         clearTimeout(timer);
-        resolve(ok);
+        resolve(health);
       });
       this.#worker.postMessage({ kind: "ping" } satisfies ToWorker);
     });
@@ -217,7 +223,7 @@ class WorkerStore implements DecisionStore {
       case "not-committed":
         return this.#settle(message);
       case "pong":
-        return this.#pings.shift()?.(message.ok);
+        return this.#pings.shift()?.(message.health);
       case "closed":
         return this.#whenClosed.resolve();
     }
@@ -253,7 +259,7 @@ class WorkerStore implements DecisionStore {
     }
     this.#inFlight = null;
     this.#queue = [];
-    for (const ping of this.#pings.splice(0)) ping(false);
+    for (const ping of this.#pings.splice(0)) ping({ ok: false, reason: message });
     this.#opened.reject(new Error(message));
     this.#drained?.resolve();
     this.#whenClosed.resolve();

@@ -211,7 +211,7 @@ Deno.test("recordRejection() writes the refusal without a decision", async () =>
 
 Deno.test("close() commits what is queued, then refuses new work and reports unhealthy", async () => {
   await withStore({}, async ({ store, other }) => {
-    assert.equal(await store.isHealthy(), true);
+    assert.deepEqual(await store.health(), { ok: true });
     const queued = [1, 2, 3].map((n) => store.decide(event(n), TIMING));
     await store.close();
     assert.equal((await Promise.all(queued)).length, 3);
@@ -220,7 +220,7 @@ Deno.test("close() commits what is queued, then refuses new work and reports unh
       store.decide(event(4), TIMING),
       (error: unknown) => error instanceof CommitError && /closing/.test(error.message),
     );
-    assert.equal(await store.isHealthy(), false);
+    assert.equal((await store.health()).ok, false);
   });
 });
 
@@ -284,6 +284,6 @@ Deno.test("a worker that dies fails its group and every later item with CommitEr
     }),
     CommitError,
   );
-  assert.equal(await store.isHealthy(), false);
+  assert.equal((await store.health()).ok, false);
   await store.close();
 });

@@ -7,15 +7,17 @@
 /// <reference lib="deno.worker" />
 
 import { AuditLog } from "../decision/audit.ts";
-import { openDatabase } from "./database.ts";
+import { ensureReserve, openDatabase, truncateWal } from "./database.ts";
 import { type Decided, decideEvent } from "../decision/decide_event.ts";
 import type {
   FromWorker,
+  Health,
   ItemResult,
   StoreItem,
   StoreSettings,
   ToWorker,
 } from "./worker_protocol.ts";
+import { statfsSync } from "node:fs";
 import { commitGroup } from "./group_commit.ts";
 import { LoginIndex } from "../decision/login_index.ts";
 import { describeError, messageOf } from "../log.ts";
@@ -23,8 +25,11 @@ import { describeError, messageOf } from "../log.ts";
 interface Open {
   readonly close: () => void;
   readonly commit: (items: readonly StoreItem[]) => FromWorker;
-  readonly ping: () => boolean;
+  readonly health: () => Health;
 }
+
+/** Below this much free space (or 5% of a smaller file system), health says so. */
+export const LOW_SPACE_BYTES = 16 * 1024 * 1024;
 
 let open: Open | undefined;
 
@@ -45,7 +50,10 @@ self.onmessage = (message: MessageEvent<ToWorker>) => {
           { kind: "not-committed", message: "The database is not open", cause: "" },
       );
     case "ping":
-      return reply({ kind: "pong", ok: open?.ping() ?? false });
+      return reply({
+        kind: "pong",
+        health: open?.health() ?? { ok: false, reason: "The database is not open" },
+      });
     case "close":
       open?.close();
       open = undefined;
@@ -56,12 +64,18 @@ self.onmessage = (message: MessageEvent<ToWorker>) => {
 
 function openStore(settings: StoreSettings): Open {
   const db = openDatabase(settings.dbPath, { busyTimeoutMs: settings.busyTimeoutMs });
+  ensureReserve(settings.dbPath);
   const deps = {
     index: new LoginIndex(db),
     audit: new AuditLog(db),
     strategies: settings.strategies,
   };
-  const health = db.prepare("SELECT 1 AS ok");
+  const select1 = db.prepare("SELECT 1 AS ok");
+  const file = identity(settings.dbPath);
+  /** Set once the file at DB_PATH is no longer the one open: nothing is committed after. */
+  let lost: string | null = null;
+  /** The last group's failure, until a group commits again. */
+  let failed: string | null = null;
   const work = (item: StoreItem) => (): unknown => {
     if (item.kind === "reject") {
       deps.audit.recordRejection(item.record);
@@ -71,30 +85,80 @@ function openStore(settings: StoreSettings): Open {
   };
   return {
     close: () => db.close(),
-    ping: () => {
+    health: () => {
+      lost ??= fileLost(settings.dbPath, file);
+      if (lost !== null) return { ok: false, reason: lost };
+      if (failed !== null) return { ok: false, reason: `The last commit failed: ${failed}` };
       try {
-        return (health.get() as { ok: number }).ok === 1;
-      } catch {
-        return false;
+        select1.get();
+      } catch (error) {
+        return { ok: false, reason: `The database does not answer: ${messageOf(error)}` };
       }
+      const space = diskSpace(settings.dbPath);
+      const free = space?.free ?? Infinity;
+      if (space !== null && free < Math.min(LOW_SPACE_BYTES, space.total / 20)) {
+        return {
+          ok: false,
+          reason: `Only ${Math.floor(free / 1024)} KiB free on the database's disk`,
+        };
+      }
+      return { ok: true };
     },
     commit(items) {
+      if (lost !== null) return { kind: "not-committed", message: lost, cause: "" };
+      let results: ItemResult[];
       try {
-        const results = commitGroup(db, items.map(work)).map((outcome): ItemResult =>
+        results = commitGroup(db, items.map(work)).map((outcome): ItemResult =>
           outcome.ok
             ? { ok: true, value: outcome.value as Decided | null }
             : { ok: false, message: describeError(outcome.error) }
         );
-        return { kind: "committed", results };
       } catch (error) {
+        failed = error instanceof Error ? describeError(error.cause) : messageOf(error);
+        truncateWal(db);
         return {
           kind: "not-committed",
           message: messageOf(error),
           cause: error instanceof Error ? describeError(error.cause) : "",
         };
       }
+      failed = null;
+      // Checked after COMMIT, before any answer: a file deleted or replaced meanwhile took this
+      // group with it, so it is not answered as committed, and nothing is committed after.
+      lost = fileLost(settings.dbPath, file);
+      if (lost !== null) return { kind: "not-committed", message: lost, cause: "" };
+      return { kind: "committed", results };
     },
   };
+}
+
+/** The file's device and inode: what stays the same while it is the same file. */
+function identity(path: string): string {
+  const info = Deno.statSync(path);
+  return `${info.dev}:${info.ino}`;
+}
+
+/** Why the file at `path` is no longer the one opened as `file`, or `null` while it is. */
+function fileLost(path: string, file: string): string | null {
+  let now: string;
+  try {
+    now = identity(path);
+  } catch {
+    return `The database file ${path} (DB_PATH) was deleted: restart the service once it is restored`;
+  }
+  return now === file
+    ? null
+    : `The database file ${path} (DB_PATH) was replaced: restart the service to use the new one`;
+}
+
+/** Free and total bytes of the file system holding `path`, or `null` when they cannot be read. */
+function diskSpace(path: string): { free: number; total: number } | null {
+  try {
+    const fs = statfsSync(path);
+    return { free: fs.bavail * fs.bsize, total: fs.blocks * fs.bsize };
+  } catch {
+    return null;
+  }
 }
 
 function reply(message: FromWorker): void {

@@ -50,7 +50,7 @@ Deno.test("the decision worker opens the database, commits a group, answers ping
     assert.equal(answer.kind, "committed");
     const results = (answer as Extract<FromWorker, { kind: "committed" }>).results;
     assert.deepEqual(results.map((r) => r.ok && r.value?.outcome), ["unchanged", "resolved"]);
-    assert.deepEqual(await ask({ kind: "ping" }), { kind: "pong", ok: true });
+    assert.deepEqual(await ask({ kind: "ping" }), { kind: "pong", health: { ok: true } });
     assert.deepEqual(await ask({ kind: "close" }), { kind: "closed" });
   });
 });
@@ -68,6 +68,9 @@ Deno.test("the decision worker says why it cannot open the database, and commits
       message: "The database is not open",
       cause: "",
     });
-    assert.deepEqual(await ask({ kind: "ping" }), { kind: "pong", ok: false });
+    assert.deepEqual(await ask({ kind: "ping" }), {
+      kind: "pong",
+      health: { ok: false, reason: "The database is not open" },
+    });
   });
 });

@@ -8,6 +8,9 @@ import type { StrategyName } from "../config.ts";
 import type { Decided } from "../decision/decide_event.ts";
 import type { HookEvent } from "../decision/hook_event.ts";
 
+/** Whether decisions can be committed now, and if not, why (for `/healthz` and the log). */
+export type Health = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
 /** How the worker opens the database, and how groups are bounded. */
 export interface StoreSettings {
   readonly dbPath: string;
@@ -55,5 +58,5 @@ export type FromWorker =
   | { readonly kind: "failed"; readonly message: string }
   | { readonly kind: "committed"; readonly results: readonly ItemResult[] }
   | { readonly kind: "not-committed"; readonly message: string; readonly cause: string }
-  | { readonly kind: "pong"; readonly ok: boolean }
+  | { readonly kind: "pong"; readonly health: Health }
   | { readonly kind: "closed" };
