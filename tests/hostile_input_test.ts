@@ -159,3 +159,27 @@ Deno.test("a body that does not claim to be JSON is answered 415 and decides not
     await server.close();
   }
 });
+
+Deno.test("a flood of unauthenticated requests writes a bounded number of rows, and admins still see it", async () => {
+  const server = await startTestServer();
+  try {
+    const body = JSON.stringify(makeHookRequest({ login: "flood@example.com" }));
+    for (let batch = 0; batch < 20; batch++) {
+      await Promise.all(Array.from({ length: 50 }, async () => {
+        const response = await server.post(body, { authorization: "" });
+        assert.equal(response.status, 401);
+        await response.body?.cancel();
+      }));
+    }
+    await server.service.flushRefusals();
+    const rows = server.db().prepare(
+      "SELECT count(*) AS rows, sum(count) AS refused FROM rejections",
+    ).get();
+    assert.equal(rows?.refused, 1000);
+    assert.ok(Number(rows?.rows) <= 2, `${rows?.rows} rows for 1000 refusals`);
+    const byDay = server.db().prepare("SELECT status, rejections FROM rejections_by_day").all();
+    assert.deepEqual(byDay.map((r) => [r.status, r.rejections]), [[401, 1000]]);
+  } finally {
+    await server.close();
+  }
+});

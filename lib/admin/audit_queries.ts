@@ -59,7 +59,7 @@ export interface RejectionCount {
 /** Rejections per status, most frequent first. */
 export function countRejections(db: DatabaseSync): RejectionCount[] {
   return db.prepare(`
-    SELECT status, count(*) AS rejections, max(received_at) AS last_at
+    SELECT status, sum(count) AS rejections, max(coalesce(last_at, received_at)) AS last_at
     FROM rejections GROUP BY status ORDER BY rejections DESC, status`)
     .all().map((row) => ({ ...row }) as unknown as RejectionCount);
 }

@@ -25,9 +25,13 @@ export interface DecisionRecord {
   readonly durationMs: number;
 }
 
-/** One `rejections` row. */
+/** One `rejections` row: one refusal, or (`count` > 1) several of one kind in one minute. */
 export interface RejectionRecord {
   readonly receivedAt: string;
+  /** Refusals this row stands for (1 unless aggregated). */
+  readonly count?: number;
+  /** When the last of them was received (aggregated rows only). */
+  readonly lastAt?: string;
   readonly status: number;
   readonly reason: string;
   readonly remoteAddr: string | null;
@@ -58,8 +62,8 @@ export class AuditLog {
        final_login, outcome, strategy, reused, reason, status, response, duration_ms)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.#insertRejection = db.prepare(`INSERT INTO rejections
-      (received_at, status, reason, remote_addr, method, path, event_id)
-      VALUES (?, ?, ?, ?, ?, ?, ?)`);
+      (received_at, status, reason, remote_addr, method, path, event_id, count, last_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   }
 
   /** The decision already made for `eventId`, if any. */
@@ -102,6 +106,8 @@ export class AuditLog {
       r.method,
       r.path,
       r.eventId,
+      r.count ?? 1,
+      r.lastAt ?? null,
     );
   }
 }

@@ -39,6 +39,11 @@ export interface HandlerDeps {
   /** Monotonic milliseconds, for durations. */
   readonly nowMs: () => number;
   readonly maxBodyBytes?: number;
+  /**
+   * Takes the refusals of unauthenticated requests (401, 403) to count and record in aggregate;
+   * without it each is recorded like any other refusal.
+   */
+  readonly countRefusal?: (record: RejectionRecord) => void;
 }
 
 /** A request handler for `Deno.serve`. */
@@ -204,6 +209,17 @@ async function reject(
   };
   ctx.fields.rejected = reason;
   if (eventId !== null) ctx.fields.eventId = eventId;
+  if (deps.countRefusal !== undefined && (reply.status === 401 || reply.status === 403)) {
+    // Without the secret anyone can send these: they are counted, not written one by one.
+    deps.countRefusal(record);
+    return toResponse(reply);
+  }
+  deps.log.warn("Refused a request", {
+    status: reply.status,
+    reason,
+    remoteAddr: record.remoteAddr,
+    eventId,
+  });
   try {
     await deps.store.recordRejection(record);
   } catch (error) {

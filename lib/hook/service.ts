@@ -6,7 +6,9 @@
 import { join } from "node:path";
 import { createAuthCheck } from "./auth.ts";
 import type { Config } from "../config.ts";
-import { openDecisionStore } from "../store/decision_store.ts";
+import { type DecisionStore, openDecisionStore } from "../store/decision_store.ts";
+import type { RejectionRecord } from "../decision/audit.ts";
+import { RefusalCounter } from "./refusals.ts";
 import { ensureDevCertificate, ensureDevSecret, type TlsPair } from "./dev_credentials.ts";
 import { type Logger, messageOf } from "../log.ts";
 import { createHandler } from "./routes.ts";
@@ -43,6 +45,8 @@ export interface RunningService {
   readonly certificate: string;
   /** Stops accepting, lets requests in flight finish, commits, closes the database. */
   stop(): Promise<void>;
+  /** Writes the refusals counted so far now, rather than when their minute ends. */
+  flushRefusals(): Promise<void>;
   /** Resolves once the service has stopped. */
   readonly finished: Promise<void>;
 }
@@ -68,7 +72,9 @@ export async function startService(
     groupCommitMax: config.groupCommitMax,
     groupCommitWindowMs: config.groupCommitWindowMs,
   }, { onError: (message, error) => log.error(message, error) });
+  const refusals = refusalRecorder(store, log);
   const handler = createHandler({
+    countRefusal: refusals.count,
     checkAuth: createAuthCheck(secrets, config.authHeader),
     authHeader: config.authHeader,
     store,
@@ -99,6 +105,7 @@ export async function startService(
 
   await warnIfReadable(config.dbPath, "DB_PATH", log);
   const finished = server.finished.then(async () => {
+    await refusals.flush();
     await store.close();
     log.info("Stopped");
   });
@@ -114,6 +121,7 @@ export async function startService(
     addr: server.addr,
     certificate: tls.cert,
     finished,
+    flushRefusals: refusals.flush,
     async stop() {
       await server.shutdown();
       await finished;
@@ -161,6 +169,61 @@ async function readSetting(path: string, variable: string): Promise<string> {
   } catch (error) {
     throw new Error(`Cannot read ${variable}: "${path}": ${messageOf(error)}`);
   }
+}
+
+/**
+ * Counts unauthenticated refusals (see {@link RefusalCounter}) and writes each minute's rows when
+ * the minute is over, or at stop. The first refusal of a kind in a minute is a warn line at once;
+ * the minute's count follows in another when there were more.
+ */
+function refusalRecorder(store: DecisionStore, log: Logger) {
+  const counter = new RefusalCounter();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const write = async (rows: readonly RejectionRecord[]) => {
+    for (const row of rows) {
+      if ((row.count ?? 1) > 1) {
+        log.warn("Refused requests without valid credentials", {
+          count: row.count,
+          status: row.status,
+          reason: row.reason,
+          remoteAddr: row.remoteAddr,
+          since: row.receivedAt,
+        });
+      }
+    }
+    await Promise.all(
+      rows.map((row) =>
+        store.recordRejection(row).catch((error) =>
+          log.error("Could not record refusals", error, { count: row.count })
+        )
+      ),
+    );
+  };
+  const flush = async () => {
+    clearTimeout(timer);
+    timer = undefined;
+    await write(counter.flush());
+  };
+  return {
+    flush,
+    count(record: RejectionRecord): void {
+      const { first, done } = counter.add(record);
+      if (done.length > 0) void write(done);
+      if (first) {
+        log.warn("Refused a request without valid credentials", {
+          status: record.status,
+          reason: record.reason,
+          remoteAddr: record.remoteAddr,
+        });
+      }
+      if (timer === undefined) {
+        // Just after the minute ends, so its rows are written even if no request follows.
+        const id = setTimeout(flush, 60_050 - (Date.parse(record.receivedAt) % 60_000));
+        Deno.unrefTimer(id);
+        timer = id;
+      }
+    },
+  };
 }
 
 /** Logs a warning when `path` (a key, a secret, the logins) can be read by others than its owner. */

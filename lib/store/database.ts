@@ -111,6 +111,19 @@ const MIGRATIONS: readonly string[] = [
   DROP INDEX logins_by_source;
   CREATE INDEX logins_seen_by_sync ON logins (seen_at) WHERE source = 'sync';
   `,
+  // 5: refusals of unauthenticated requests are recorded in aggregate: one row stands for
+  // `count` refusals of one reason from one address in one minute, the last at `last_at`.
+  `
+  ALTER TABLE rejections ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE rejections ADD COLUMN last_at TEXT;
+  DROP VIEW rejections_by_day;
+  CREATE VIEW rejections_by_day AS
+  SELECT substr(received_at, 1, 10) AS day, status, sum(count) AS rejections,
+         min(received_at) AS first_at, max(coalesce(last_at, received_at)) AS last_at,
+         max(reason) AS example_reason
+  FROM rejections
+  GROUP BY day, status;
+  `,
 ];
 
 /** The schema version this code writes. */

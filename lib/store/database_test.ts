@@ -72,7 +72,7 @@ Deno.test("openDatabase() reopens a migrated file without changing it", async ()
     first.close();
     const again = openDatabase(dbPath);
     try {
-      assert.equal(pragma(again, "user_version"), 4);
+      assert.equal(pragma(again, "user_version"), SCHEMA_VERSION);
       assert.deepEqual(schemaObjects(again), OBJECTS);
       assert.deepEqual(
         again.prepare("SELECT login_key, login FROM logins").all().map((row) => ({ ...row })),
@@ -88,9 +88,10 @@ Deno.test("openDatabase() migrates a version 1 file up, keeping its rows", async
   await withTempDir("database-", (dir) => {
     const dbPath = `${dir}/hook.db`;
     const db = openDatabase(dbPath);
-    // Back to version 1: undo what versions 2 to 4 did.
+    // Back to version 1: undo what versions 2 to 5 did.
     db.exec(`
       DROP VIEW job_summary; DROP VIEW login_changes; DROP VIEW rejections_by_day;
+      ALTER TABLE rejections DROP COLUMN count; ALTER TABLE rejections DROP COLUMN last_at;
       DROP INDEX logins_seen_by_sync;
       CREATE INDEX decisions_by_original_login ON decisions (original_login);
       CREATE INDEX decisions_by_final_login ON decisions (final_login);
@@ -102,7 +103,7 @@ Deno.test("openDatabase() migrates a version 1 file up, keeping its rows", async
     db.close();
     const migrated = openDatabase(dbPath);
     try {
-      assert.equal(pragma(migrated, "user_version"), 4);
+      assert.equal(pragma(migrated, "user_version"), SCHEMA_VERSION);
       assert.deepEqual(schemaObjects(migrated), OBJECTS);
       assert.deepEqual(
         { ...migrated.prepare("SELECT login, okta_user_id, seen_at FROM logins").get() },
@@ -118,18 +119,20 @@ Deno.test("openDatabase() refuses a file with a newer schema and leaves it untou
   await withTempDir("database-", (dir) => {
     const dbPath = `${dir}/hook.db`;
     const newer = new DatabaseSync(dbPath);
-    newer.exec("PRAGMA user_version = 5");
+    newer.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
     newer.close();
     assert.throws(
       () => openDatabase(dbPath),
       (error: unknown) =>
         error instanceof RangeError &&
         error.message ===
-          "Cannot use the database: its schema version 5 is newer than this service's 4",
+          `Cannot use the database: its schema version ${
+            SCHEMA_VERSION + 1
+          } is newer than this service's ${SCHEMA_VERSION}`,
     );
     const check = new DatabaseSync(dbPath);
     try {
-      assert.equal(pragma(check, "user_version"), 5);
+      assert.equal(pragma(check, "user_version"), SCHEMA_VERSION + 1);
       assert.deepEqual(schemaObjects(check), []);
     } finally {
       check.close();
