@@ -22,6 +22,12 @@ export const CONFIG_VARIABLES = [
   "RESOLUTION_STRATEGIES",
   "GROUP_COMMIT_MAX",
   "GROUP_COMMIT_WINDOW_MS",
+  "MAX_CONNECTIONS",
+  "HANDSHAKE_TIMEOUT_MS",
+  "HEAD_TIMEOUT_MS",
+  "BODY_TIMEOUT_MS",
+  "IDLE_TIMEOUT_MS",
+  "DRAIN_TIMEOUT_MS",
 ] as const;
 
 /** Raw values as read from the environment. */
@@ -51,6 +57,17 @@ export interface Config {
   readonly groupCommitMax: number;
   /** How long the first request of a group waits for others, in milliseconds. */
   readonly groupCommitWindowMs: number;
+  /** Connection limits and deadlines of the public listener. */
+  readonly connections: {
+    /** Open connections at most; each costs three file descriptors. */
+    readonly max: number;
+    readonly handshakeTimeoutMs: number;
+    readonly headTimeoutMs: number;
+    readonly bodyTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+    /** How long SIGTERM waits for requests in flight before closing what is left. */
+    readonly drainTimeoutMs: number;
+  };
 }
 
 /** Default location of runtime files. */
@@ -97,6 +114,14 @@ export function parseConfig(env: RawEnv): Config {
     strategies: strategies(env),
     groupCommitMax: integer(env, "GROUP_COMMIT_MAX", 256, 1, 10_000),
     groupCommitWindowMs: integer(env, "GROUP_COMMIT_WINDOW_MS", 0, 0, 100),
+    connections: {
+      max: integer(env, "MAX_CONNECTIONS", 256, 1, 100_000),
+      handshakeTimeoutMs: integer(env, "HANDSHAKE_TIMEOUT_MS", 2000, 100, 60_000),
+      headTimeoutMs: integer(env, "HEAD_TIMEOUT_MS", 2000, 100, 60_000),
+      bodyTimeoutMs: integer(env, "BODY_TIMEOUT_MS", 2000, 100, 60_000),
+      idleTimeoutMs: integer(env, "IDLE_TIMEOUT_MS", 5000, 100, 600_000),
+      drainTimeoutMs: integer(env, "DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
+    },
   };
 }
 

@@ -33,6 +33,14 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     strategies: ["middle_name", "middle_initial", "numeric_suffix"],
     groupCommitMax: 256,
     groupCommitWindowMs: 0,
+    connections: {
+      max: 256,
+      handshakeTimeoutMs: 2000,
+      headTimeoutMs: 2000,
+      bodyTimeoutMs: 2000,
+      idleTimeoutMs: 5000,
+      drainTimeoutMs: 10_000,
+    },
   });
 });
 
@@ -57,6 +65,12 @@ Deno.test("parseConfig() reads every variable, trimmed", () => {
       RESOLUTION_STRATEGIES: " numeric_suffix , middle_name ",
       GROUP_COMMIT_MAX: "10000",
       GROUP_COMMIT_WINDOW_MS: "100",
+      MAX_CONNECTIONS: "500",
+      HANDSHAKE_TIMEOUT_MS: "1500",
+      HEAD_TIMEOUT_MS: "1000",
+      BODY_TIMEOUT_MS: "2500",
+      IDLE_TIMEOUT_MS: "30000",
+      DRAIN_TIMEOUT_MS: "0",
     }),
     {
       port: 9443,
@@ -70,6 +84,14 @@ Deno.test("parseConfig() reads every variable, trimmed", () => {
       strategies: ["numeric_suffix", "middle_name"],
       groupCommitMax: 10000,
       groupCommitWindowMs: 100,
+      connections: {
+        max: 500,
+        handshakeTimeoutMs: 1500,
+        headTimeoutMs: 1000,
+        bodyTimeoutMs: 2500,
+        idleTimeoutMs: 30_000,
+        drainTimeoutMs: 0,
+      },
     },
   );
 });

@@ -1,6 +1,7 @@
 /**
- * Reads a request body up to a limit, stopping as soon as the limit is passed: a 20 MB body is
- * refused after the first chunks, not after it was buffered.
+ * Reads a request body up to a size limit and a deadline, stopping as soon as either is passed:
+ * a 20 MB body is refused after the first chunks, not after it was buffered, and a body that
+ * stalls is answered 408 instead of holding its connection.
  */
 
 /** Largest request body accepted. Okta's import requests are a few KiB. */
@@ -9,46 +10,74 @@ export const MAX_BODY_BYTES = 256 * 1024;
 /** Result of {@link readBody}. */
 export type BodyResult =
   | { readonly ok: true; readonly text: string }
-  | { readonly ok: false; readonly status: 400 | 413; readonly reason: string };
+  | { readonly ok: false; readonly status: 400 | 408 | 413; readonly reason: string };
 
-/** Reads `request`'s body as UTF-8 text, refusing more than `limit` bytes. */
-export async function readBody(
-  request: Request,
-  limit: number = MAX_BODY_BYTES,
-): Promise<BodyResult> {
+/** Limits of {@link readBody}. */
+export interface BodyLimits {
+  /** Most bytes accepted. */
+  readonly maxBytes?: number;
+  /** Most milliseconds the whole body may take to arrive; none when absent. */
+  readonly timeoutMs?: number;
+}
+
+/** Reads `request`'s body as UTF-8 text, refusing more than the limit or a body that stalls. */
+export async function readBody(request: Request, limits: BodyLimits = {}): Promise<BodyResult> {
+  const limit = limits.maxBytes ?? MAX_BODY_BYTES;
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) {
     await request.body?.cancel().catch(() => {});
     return tooLarge(limit);
   }
   if (request.body === null) return { ok: true, text: "" };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<"stalled">((resolve) => {
+    if (limits.timeoutMs !== undefined) {
+      timer = setTimeout(() => resolve("stalled"), limits.timeoutMs);
+    }
+  });
+  const late = (): BodyResult => ({
+    ok: false,
+    status: 408,
+    reason: `The request body did not arrive within ${limits.timeoutMs} ms`,
+  });
   if (declared !== null && /^\d+$/.test(declared)) {
     // The length is known and within the limit: HTTP/1.1 frames the body by it, so read it whole.
-    let bytes: Uint8Array;
+    const whole = request.bytes();
+    whole.catch(() => {}); // after a stall it fails when the connection closes
     try {
-      bytes = await request.bytes();
+      const bytes = await Promise.race([whole, stalled]);
+      if (bytes === "stalled") return late();
+      return bytes.byteLength > limit ? tooLarge(limit) : decode(bytes);
     } catch {
       return unreadable();
+    } finally {
+      clearTimeout(timer);
     }
-    return bytes.byteLength > limit ? tooLarge(limit) : decode(bytes);
   }
+  const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const reader = request.body.getReader();
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
+      const next = await Promise.race([reader.read(), stalled]);
+      if (next === "stalled") {
+        reader.cancel().catch(() => {});
+        return late();
+      }
+      if (next.done) break;
+      size += next.value.byteLength;
       if (size > limit) {
         await reader.cancel().catch(() => {});
         return tooLarge(limit);
       }
-      chunks.push(value);
+      chunks.push(next.value);
     }
   } catch {
     return unreadable();
+  } finally {
+    clearTimeout(timer);
   }
+  if (chunks.length === 1) return decode(chunks[0]!);
   const bytes = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {

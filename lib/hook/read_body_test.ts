@@ -34,14 +34,17 @@ Deno.test("readBody() reads a missing body as empty text", async () => {
 
 Deno.test("readBody() accepts a body of exactly the limit", async () => {
   const { stream, state } = countingStream(4, 256);
-  assert.deepEqual(await readBody(post(stream), 1024), { ok: true, text: "a".repeat(1024) });
+  assert.deepEqual(await readBody(post(stream), { maxBytes: 1024 }), {
+    ok: true,
+    text: "a".repeat(1024),
+  });
   assert.equal(state.pulled, 4);
   assert.equal(state.cancelled, false);
 });
 
 Deno.test("readBody() stops pulling a streamed body as soon as it passes the limit", async () => {
   const { stream, state } = countingStream(1000, 1024);
-  assert.deepEqual(await readBody(post(stream), 4096), {
+  assert.deepEqual(await readBody(post(stream), { maxBytes: 4096 }), {
     ok: false,
     status: 413,
     reason: "The request body is larger than 4096 bytes",
@@ -53,7 +56,7 @@ Deno.test("readBody() stops pulling a streamed body as soon as it passes the lim
 
 Deno.test("readBody() refuses a declared Content-Length over the limit without reading", async () => {
   const { stream, state } = countingStream(10, 1024);
-  const result = await readBody(post(stream, { "content-length": "10240" }), 4096);
+  const result = await readBody(post(stream, { "content-length": "10240" }), { maxBytes: 4096 });
   assert.deepEqual(result, {
     ok: false,
     status: 413,
@@ -101,10 +104,13 @@ Deno.test("readBody() answers 400 when the body breaks off", async () => {
 Deno.test("readBody() reads a body of declared Content-Length whole, as Okta sends it", async () => {
   const text = '{"eventId":"evt-1","name":"Zoë"}';
   const length = String(new TextEncoder().encode(text).length);
-  assert.deepEqual(await readBody(post(text, { "content-length": length }), length.length + 40), {
-    ok: true,
-    text,
-  });
+  assert.deepEqual(
+    await readBody(post(text, { "content-length": length }), { maxBytes: length.length + 40 }),
+    {
+      ok: true,
+      text,
+    },
+  );
 });
 
 Deno.test("readBody() answers 400 when a body of declared length breaks off or is not UTF-8", async () => {
@@ -126,19 +132,42 @@ Deno.test("readBody() answers 400 when a body of declared length breaks off or i
 
 Deno.test("readBody() streams with the limit when the declared length is not a number", async () => {
   const { stream, state } = countingStream(1000, 1024);
-  assert.deepEqual(await readBody(post(stream, { "content-length": "12abc" }), 4096), {
-    ok: false,
-    status: 413,
-    reason: "The request body is larger than 4096 bytes",
-  });
+  assert.deepEqual(
+    await readBody(post(stream, { "content-length": "12abc" }), { maxBytes: 4096 }),
+    {
+      ok: false,
+      status: 413,
+      reason: "The request body is larger than 4096 bytes",
+    },
+  );
   assert.equal(state.pulled, 5);
 });
 
 Deno.test("readBody() refuses a body longer than the limit even if it declared less", async () => {
   const { stream } = countingStream(8, 1024);
-  assert.deepEqual(await readBody(post(stream, { "content-length": "10" }), 4096), {
+  assert.deepEqual(await readBody(post(stream, { "content-length": "10" }), { maxBytes: 4096 }), {
     ok: false,
     status: 413,
     reason: "The request body is larger than 4096 bytes",
   });
+});
+
+Deno.test("readBody() answers 408 for a body that stalls, streamed or of declared length", async () => {
+  for (const headers of [{}, { "content-length": "100" }]) {
+    let cancelled = false;
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(10).fill(0x20)); // then nothing more
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    assert.deepEqual(await readBody(post(stream, headers), { timeoutMs: 50 }), {
+      ok: false,
+      status: 408,
+      reason: "The request body did not arrive within 50 ms",
+    });
+    if (Object.keys(headers).length === 0) assert.ok(cancelled, "the stalled stream is cancelled");
+  }
 });

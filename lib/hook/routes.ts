@@ -18,6 +18,7 @@ import {
   toResponse,
 } from "../decision/okta_response.ts";
 import { MAX_BODY_BYTES, readBody } from "./read_body.ts";
+import { PEER_HEADER } from "./framing.ts";
 
 /** Path Okta calls. */
 export const HOOK_PATH = "/hooks/import";
@@ -39,6 +40,8 @@ export interface HandlerDeps {
   /** Monotonic milliseconds, for durations. */
   readonly nowMs: () => number;
   readonly maxBodyBytes?: number;
+  /** How long a request body may take to arrive before it is answered 408. */
+  readonly bodyTimeoutMs?: number;
   /**
    * Takes the refusals of unauthenticated requests (401, 403) to count and record in aggregate;
    * without it each is recorded like any other refusal.
@@ -144,7 +147,10 @@ async function handleImport(ctx: Context, deps: HandlerDeps): Promise<Response> 
     return reject(ctx, deps, reply, summary, null);
   }
 
-  const body = await readBody(ctx.request, deps.maxBodyBytes ?? MAX_BODY_BYTES);
+  const body = await readBody(ctx.request, {
+    maxBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES,
+    ...(deps.bodyTimeoutMs === undefined ? {} : { timeoutMs: deps.bodyTimeoutMs }),
+  });
   if (!body.ok) {
     const reply = errorReply(body.status, body.reason, [cause(body.reason, "INVALID_BODY", "")]);
     return reject(ctx, deps, reply, body.reason, null);
@@ -202,7 +208,7 @@ async function reject(
     receivedAt: ctx.received.toISOString(),
     status: reply.status,
     reason,
-    remoteAddr: "hostname" in ctx.info.remoteAddr ? ctx.info.remoteAddr.hostname : null,
+    remoteAddr: remoteAddress(ctx.request, ctx.info),
     method: cut(ctx.request.method),
     path: cut(ctx.path),
     eventId,
@@ -249,6 +255,16 @@ export function requestPath(request: Request): string {
   const end = target.search(/[?#]/);
   const path = end === -1 ? target : target.slice(0, end);
   return path.startsWith("/") ? path : `/${path}`;
+}
+
+/**
+ * The client's address: the guard's header when the request came through it (the internal
+ * socket is reachable only by the guard), else the socket's peer (tests that call the handler).
+ */
+function remoteAddress(request: Request, info: Deno.ServeHandlerInfo): string | null {
+  const peer = request.headers.get(PEER_HEADER);
+  if (peer !== null) return peer;
+  return "hostname" in info.remoteAddr ? info.remoteAddr.hostname : null;
 }
 
 /** Longest method or path logged or recorded; longer ones are cut. */

@@ -3,7 +3,7 @@
  * listener; and stops it cleanly (stop accepting, finish requests in flight, commit, close).
  */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createAuthCheck } from "./auth.ts";
 import type { Config } from "../config.ts";
 import { type DecisionStore, openDecisionStore } from "../store/decision_store.ts";
@@ -12,6 +12,7 @@ import { RefusalCounter } from "./refusals.ts";
 import { ensureDevCertificate, ensureDevSecret, type TlsPair } from "./dev_credentials.ts";
 import { type Logger, messageOf } from "../log.ts";
 import { createHandler } from "./routes.ts";
+import { type Guard, startGuard } from "./guard.ts";
 
 /** Where generated development files go, relative to the data directory. */
 export const DEV_FILES = {
@@ -27,6 +28,9 @@ export const DEV_FILES = {
 export const ANSWER_DEADLINE_MS = 1000;
 /** How long a group waits for another process's write lock before it fails (503). */
 export const BUSY_TIMEOUT_MS = 600;
+
+/** How long one write to a client may wait to be taken before the connection is closed. */
+export const WRITE_TIMEOUT_MS = 5000;
 
 /** Options beyond the config: where to keep generated files, and seams for tests. */
 export interface ServiceOptions {
@@ -47,6 +51,8 @@ export interface RunningService {
   stop(): Promise<void>;
   /** Writes the refusals counted so far now, rather than when their minute ends. */
   flushRefusals(): Promise<void>;
+  /** Client connections open now. */
+  openConnections(): number;
   /** Resolves once the service has stopped. */
   readonly finished: Promise<void>;
 }
@@ -83,34 +89,71 @@ export async function startService(
     log,
     now: () => new Date(),
     nowMs: () => performance.now(),
+    bodyTimeoutMs: config.connections.bodyTimeoutMs,
   });
 
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  // Deno.serve speaks HTTP on a private Unix socket; the guard owns the public TLS listener, its
+  // limits and its deadlines, and passes each connection through.
+  const upstream = await upstreamSocket(options.dataDir);
+  let server: Deno.HttpServer<Deno.UnixAddr>;
+  let guard: Guard;
   try {
     server = Deno.serve({
-      port: config.port,
-      hostname: config.hostname,
-      cert: tls.cert,
-      key: tls.key,
+      path: upstream,
       onListen: () => {},
       onError: (error) => {
         log.error("Request failed outside the handler", error);
         return new Response(null, { status: 500 });
       },
     }, handler);
+    try {
+      guard = startGuard({
+        hostname: config.hostname,
+        port: config.port,
+        cert: tls.cert,
+        key: tls.key,
+        upstream,
+        maxConnections: config.connections.max,
+        handshakeTimeoutMs: config.connections.handshakeTimeoutMs,
+        headTimeoutMs: config.connections.headTimeoutMs,
+        bodyTimeoutMs: config.connections.bodyTimeoutMs,
+        idleTimeoutMs: config.connections.idleTimeoutMs,
+        writeTimeoutMs: WRITE_TIMEOUT_MS,
+      }, log);
+    } catch (error) {
+      await server.shutdown();
+      throw error;
+    }
   } catch (error) {
+    await Deno.remove(upstream).catch(() => {});
     await store.close();
     throw error;
   }
 
   await warnIfReadable(config.dbPath, "DB_PATH", log);
   const finished = server.finished.then(async () => {
+    await guard.finished;
+    await Deno.remove(upstream).catch(() => {});
+    await Deno.remove(dirname(upstream)).catch(() => {}); // only when no other service uses it
     await refusals.flush();
     await store.close();
     log.info("Stopped");
   });
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    stopping ??= (async () => {
+      guard.stopAccepting();
+      // Each connection closes once every request on it is answered (Deno's own shutdown would
+      // cut a body still arriving); what is still open after the drain time is cut.
+      guard.drain();
+      await Promise.race([guard.allClosed(), delay(config.connections.drainTimeoutMs)]);
+      guard.closeAll();
+      await server.shutdown();
+      await finished;
+    })();
+  const addr = guard.addr;
   log.info("Listening", {
-    url: `https://${displayHost(server.addr.hostname)}:${server.addr.port}/hooks/import`,
+    url: `https://${displayHost(addr.hostname)}:${addr.port}/hooks/import`,
     db: config.dbPath,
     authHeader: config.authHeader,
     secrets: secrets.length,
@@ -118,14 +161,12 @@ export async function startService(
     strategies: config.strategies.join(","),
   });
   return {
-    addr: server.addr,
+    addr,
     certificate: tls.cert,
     finished,
     flushRefusals: refusals.flush,
-    async stop() {
-      await server.shutdown();
-      await finished;
-    },
+    openConnections: guard.open,
+    stop,
   };
 }
 
@@ -169,6 +210,25 @@ async function readSetting(path: string, variable: string): Promise<string> {
   } catch (error) {
     throw new Error(`Cannot read ${variable}: "${path}": ${messageOf(error)}`);
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const id = setTimeout(resolve, ms);
+    Deno.unrefTimer(id);
+  });
+}
+
+/**
+ * A fresh path for the internal server's Unix socket, in a directory only this user can enter,
+ * under the data directory.
+ */
+async function upstreamSocket(dataDir: string): Promise<string> {
+  const dir = join(dataDir, "run");
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  await Deno.chmod(dir, 0o700);
+  const path = join(dir, `hook-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.sock`);
+  return path;
 }
 
 /**
