@@ -24,7 +24,7 @@ export const CONFIG_VARIABLES = [
   "GROUP_COMMIT_WINDOW_MS",
   "MAX_CONNECTIONS",
   "HANDSHAKE_TIMEOUT_MS",
-  "HEAD_TIMEOUT_MS",
+  "REQUEST_TIMEOUT_MS",
   "BODY_TIMEOUT_MS",
   "IDLE_TIMEOUT_MS",
   "DRAIN_TIMEOUT_MS",
@@ -61,9 +61,13 @@ export interface Config {
   readonly connections: {
     /** Open connections at most; each costs three file descriptors. */
     readonly max: number;
+    /** From accept to the server's side of the TLS handshake. */
     readonly handshakeTimeoutMs: number;
-    readonly headTimeoutMs: number;
+    /** From a request's first byte to its answer (Okta gives up after 3 s anyway). */
+    readonly requestTimeoutMs: number;
+    /** From the handler's start to the body's end: a stalled body is answered 408. */
     readonly bodyTimeoutMs: number;
+    /** While nothing is outstanding on a keep-alive connection. */
     readonly idleTimeoutMs: number;
     /** How long SIGTERM waits for requests in flight before closing what is left. */
     readonly drainTimeoutMs: number;
@@ -117,7 +121,7 @@ export function parseConfig(env: RawEnv): Config {
     connections: {
       max: integer(env, "MAX_CONNECTIONS", 256, 1, 100_000),
       handshakeTimeoutMs: integer(env, "HANDSHAKE_TIMEOUT_MS", 2000, 100, 60_000),
-      headTimeoutMs: integer(env, "HEAD_TIMEOUT_MS", 2000, 100, 60_000),
+      requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 3000, 100, 60_000),
       bodyTimeoutMs: integer(env, "BODY_TIMEOUT_MS", 2000, 100, 60_000),
       idleTimeoutMs: integer(env, "IDLE_TIMEOUT_MS", 5000, 100, 600_000),
       drainTimeoutMs: integer(env, "DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),

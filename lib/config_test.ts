@@ -36,7 +36,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     connections: {
       max: 256,
       handshakeTimeoutMs: 2000,
-      headTimeoutMs: 2000,
+      requestTimeoutMs: 3000,
       bodyTimeoutMs: 2000,
       idleTimeoutMs: 5000,
       drainTimeoutMs: 10_000,
@@ -67,7 +67,7 @@ Deno.test("parseConfig() reads every variable, trimmed", () => {
       GROUP_COMMIT_WINDOW_MS: "100",
       MAX_CONNECTIONS: "500",
       HANDSHAKE_TIMEOUT_MS: "1500",
-      HEAD_TIMEOUT_MS: "1000",
+      REQUEST_TIMEOUT_MS: "1000",
       BODY_TIMEOUT_MS: "2500",
       IDLE_TIMEOUT_MS: "30000",
       DRAIN_TIMEOUT_MS: "0",
@@ -87,7 +87,7 @@ Deno.test("parseConfig() reads every variable, trimmed", () => {
       connections: {
         max: 500,
         handshakeTimeoutMs: 1500,
-        headTimeoutMs: 1000,
+        requestTimeoutMs: 1000,
         bodyTimeoutMs: 2500,
         idleTimeoutMs: 30_000,
         drainTimeoutMs: 0,

@@ -23,14 +23,23 @@ interface Started {
  * Spawns `main.ts serve` with the start task's permissions on a port the OS picks, and waits
  * (with a deadline, failing if the child exits first) for "Listening", which names the port.
  */
-async function spawnService(dir: string): Promise<Started> {
+async function spawnService(
+  dir: string,
+  options: { env?: Record<string, string>; openFiles?: number } = {},
+): Promise<Started> {
   const pair = await createSelfSignedCertificate();
   await Deno.writeTextFile(`${dir}/cert.pem`, pair.cert);
   await Deno.writeTextFile(`${dir}/key.pem`, pair.key);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: await startCommand(),
+  const command = [Deno.execPath(), ...await startCommand()];
+  // With a limit on open files, a shell sets it and then becomes the service.
+  const [program, ...args] = options.openFiles === undefined
+    ? command
+    : ["sh", "-c", `ulimit -n ${options.openFiles} && exec "$@"`, "sh", ...command];
+  const child = new Deno.Command(program!, {
+    args,
     cwd: new URL("..", import.meta.url),
     env: {
+      ...options.env,
       NO_COLOR: "1",
       PORT: "0",
       HOSTNAME: "127.0.0.1",
@@ -154,4 +163,87 @@ Deno.test("the start task refuses a bad setting with one line naming the variabl
     'Cannot read PORT: "84x3" is not a number\n',
   );
   assert.equal(new TextDecoder().decode(output.stdout), "");
+});
+
+Deno.test("out of file descriptors, the service logs the accept errors, stays up and serves again", async () => {
+  const dir = await makeTempDir();
+  // 128 descriptors, a connection limit above what they allow: accept itself must fail.
+  const started = await spawnService(dir, { openFiles: 128, env: { MAX_CONNECTIONS: "1000" } });
+  const port = Number(new URL(started.url).port);
+  const held: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 200; i++) {
+      held.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+    }
+    // The connections never start TLS: the service closes them at the handshake deadline (2 s),
+    // which frees its descriptors; meanwhile accept fails with EMFILE.
+    const buffer = new Uint8Array(16);
+    await withDeadline(
+      Promise.all(held.map((conn) => conn.read(buffer).catch(() => null))),
+      15_000,
+      "the held connections to be closed",
+    );
+    const response = await post(started, makeHookRequest({ login: "after.flood@example.com" }));
+    assert.equal(response.status, 204);
+    await response.body?.cancel();
+    assert.ok(
+      started.lines.some((line) => line.includes("Cannot accept connections; retrying")),
+      "the accept errors are logged",
+    );
+    started.child.kill("SIGTERM");
+    const status = await withDeadline(started.child.status, 20_000, "the service to exit");
+    assert.equal(status.code, 0);
+  } finally {
+    for (const conn of held) {
+      try {
+        conn.close();
+      } catch { /* closed by the service */ }
+    }
+    started.client.close();
+    await started.done;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SIGTERM with a stalled body in flight exits within the drain time, answering it 408", async () => {
+  const dir = await makeTempDir();
+  const started = await spawnService(dir, { env: { DRAIN_TIMEOUT_MS: "10000" } });
+  const port = Number(new URL(started.url).port);
+  const pair = await Deno.readTextFile(`${dir}/cert.pem`);
+  const conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [pair] });
+  try {
+    const body = JSON.stringify(makeHookRequest({ login: "stalled@example.com" }));
+    await conn.write(new TextEncoder().encode(
+      `POST /hooks/import HTTP/1.1\r\nHost: x\r\nAuthorization: ${TEST_SECRET}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${
+          body.slice(0, 50)
+        }`,
+    ));
+    const exchange = (async () => {
+      const chunks: string[] = [];
+      const buffer = new Uint8Array(4096);
+      for (;;) {
+        const n = await conn.read(buffer).catch(() => null);
+        if (n === null) return chunks.join("");
+        chunks.push(new TextDecoder().decode(buffer.subarray(0, n)));
+      }
+    })();
+    // Signalled once the request has reached the handler: its log line is written at the end,
+    // so wait for the body deadline's answer instead, after SIGTERM.
+    const t0 = performance.now();
+    started.child.kill("SIGTERM");
+    const status = await withDeadline(started.child.status, 15_000, "the service to exit");
+    const elapsed = performance.now() - t0;
+    assert.equal(status.code, 0);
+    assert.ok(elapsed < 10_000, `exited after ${elapsed.toFixed(0)} ms`);
+    const answer = await withDeadline(exchange, 5_000, "the answer");
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed by the service */ }
+    started.client.close();
+    await started.done;
+    await Deno.remove(dir, { recursive: true });
+  }
 });

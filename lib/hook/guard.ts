@@ -1,39 +1,45 @@
 /**
- * The connection guard: the public TLS listener in front of the service's `Deno.serve`, which
+ * The connection guard: the public TCP listener in front of the service's `Deno.serve`, which
  * has no timeouts or connection limits of its own. It accepts connections itself, caps how many
- * are open, gives each a deadline for its TLS handshake, for each request head and for idling
- * between requests, survives every accept error (EMFILE included), and passes each connection's
- * plaintext to the internal `Deno.serve` over a private Unix socket, adding the client's address
- * to each request head (lib/hook/framing.ts). HTTP/1.1 only: ALPN offers nothing else.
+ * are open, survives every accept error (EMFILE included), and passes each connection's bytes
+ * (still TLS: `Deno.serve` terminates it) to the internal server on a loopback port.
+ *
+ * It cannot read the encrypted bytes, so its deadlines follow who spoke last. A request ends
+ * with the client speaking and its answer with the server speaking, so:
+ * - until the server has sent anything (the TLS handshake), the connection has
+ *   `handshakeTimeoutMs`;
+ * - while the client has spoken last (a handshake, head or body still arriving, or a request
+ *   being answered), it has `requestTimeoutMs` from the first of those bytes;
+ * - while the server has spoken last (nothing outstanding), it may idle `idleTimeoutMs`.
+ * A trickled head, a stalled body and a silent client are all closed by one of these. (A body
+ * that stalls after its head reached the handler is answered 408 by the handler first.)
+ *
+ * Why not terminate TLS here: a `Deno.TlsConn` closed before its handshake completes keeps its
+ * socket open (seen with Deno 2.9), so a handshake deadline could not free a descriptor.
  */
 
 import type { Logger } from "../log.ts";
-import { type FramingRefusal, requestFraming, responseFraming } from "./framing.ts";
 
 /** Limits and deadlines, in milliseconds; see the README's "Connections" settings. */
 export interface GuardLimits {
   /** Connections open at once; more are closed as soon as they are accepted. */
   readonly maxConnections: number;
-  /** From accept to a finished TLS handshake. */
+  /** From accept until the server's first bytes (its side of the TLS handshake). */
   readonly handshakeTimeoutMs: number;
-  /** From the handshake (first request) or a head's first byte to its end. */
-  readonly headTimeoutMs: number;
-  /** From a head's end to its body's end; the handler answers a stalled body 408 before this. */
-  readonly bodyTimeoutMs: number;
-  /** Between one request's end and the next request's first byte. */
+  /** From the client's first unanswered byte until the server answers. */
+  readonly requestTimeoutMs: number;
+  /** While nothing is outstanding. */
   readonly idleTimeoutMs: number;
-  /** For one write to the client to be taken: a client that never reads is closed. */
+  /** For one write to be taken: a client that never reads is closed. */
   readonly writeTimeoutMs: number;
 }
 
-/** Where to listen, what to serve, and where the internal server listens. */
+/** Where to listen and where the internal server is. */
 export interface GuardSettings extends GuardLimits {
   readonly hostname: string;
   readonly port: number;
-  readonly cert: string;
-  readonly key: string;
-  /** The internal `Deno.serve`'s Unix socket. */
-  readonly upstream: string;
+  /** The internal `Deno.serve`'s loopback port. */
+  readonly upstreamPort: number;
 }
 
 /** A running guard. */
@@ -41,11 +47,16 @@ export interface Guard {
   readonly addr: Deno.NetAddr;
   /** Connections open now. */
   readonly open: () => number;
-  /** Stops accepting and closes connections still waiting for a handshake. */
+  /**
+   * The client address behind a connection the internal server sees from the guard (by its
+   * loopback port), or `null` for one that did not come through the guard.
+   */
+  readonly peerOf: (internal: Deno.NetAddr) => string | null;
+  /** Stops accepting. */
   stopAccepting(): void;
   /**
-   * Closes each connection as soon as nothing is outstanding on it (every request answered); one
-   * that starts another request meanwhile is closed instead (Okta retries elsewhere).
+   * Closes each connection as soon as nothing is outstanding on it (the server spoke last);
+   * the others close once answered.
    */
   drain(): void;
   /** Closes every connection at once: the end of a drain that ran out of time. */
@@ -57,75 +68,67 @@ export interface Guard {
 }
 
 const BUFFER_BYTES = 16 * 1024;
-/** Accept errors (EMFILE) are logged at most this often; the loop waits and goes on. */
-const ACCEPT_ERROR_LOG_MS = 10_000;
+/**
+ * Stopping, a connection whose server spoke last closes after this much quiet: an answer may
+ * arrive in more than one piece.
+ */
+const DRAIN_GRACE_MS = 50;
+/** Accept errors and the connection limit are logged at most this often. */
+const LOG_EVERY_MS = 10_000;
 
-/** Starts listening; throws as `Deno.listenTls` does (address in use, permission). */
+/** Starts listening; throws as `Deno.listen` does (address in use, permission). */
 export function startGuard(settings: GuardSettings, log: Logger): Guard {
-  const listener = Deno.listenTls({
-    hostname: settings.hostname,
-    port: settings.port,
-    cert: settings.cert,
-    key: settings.key,
-    alpnProtocols: ["http/1.1"],
-  });
+  const listener = Deno.listen({ hostname: settings.hostname, port: settings.port });
   const connections = new ObservedSet<Connection>();
-  const draining = { on: false };
-  let accepting = true;
-  let over = 0;
-  let lastOverLog = -Infinity;
+  /** Internal loopback port of each connection -> the client's address. */
+  const peers = new Map<number, string>();
+  const state = { accepting: true, draining: false };
+  const overLimit = new Throttled(LOG_EVERY_MS);
+  const acceptErrors = new Throttled(LOG_EVERY_MS);
 
   const finished = (async () => {
     let backoffMs = 10;
-    let errors = 0;
-    let lastErrorLog = -Infinity;
-    while (accepting) {
-      let conn: Deno.TlsConn;
+    while (state.accepting) {
+      let conn: Deno.TcpConn;
       try {
         conn = await listener.accept();
         backoffMs = 10;
       } catch (error) {
-        if (!accepting || error instanceof Deno.errors.BadResource) break;
-        // Out of descriptors or a connection reset before accept: wait a little, go on.
-        errors++;
-        if (performance.now() - lastErrorLog >= ACCEPT_ERROR_LOG_MS) {
-          log.error("Cannot accept connections; retrying", error, { errors });
-          lastErrorLog = performance.now();
-          errors = 0;
-        }
+        if (!state.accepting || error instanceof Deno.errors.BadResource) break;
+        // Out of descriptors, or a connection reset before accept: wait a little, go on.
+        const errors = acceptErrors.count();
+        if (errors !== null) log.error("Cannot accept connections; retrying", error, { errors });
         await new Promise((resolve) => setTimeout(resolve, backoffMs));
         backoffMs = Math.min(backoffMs * 2, 1000);
         continue;
       }
       if (connections.size >= settings.maxConnections) {
-        over++;
-        if (performance.now() - lastOverLog >= ACCEPT_ERROR_LOG_MS) {
+        closeQuietly(conn);
+        const closed = overLimit.count();
+        if (closed !== null) {
           log.warn("Connection limit reached: closing new connections", {
             open: connections.size,
             limit: settings.maxConnections,
-            closed: over,
+            closed,
           });
-          lastOverLog = performance.now();
-          over = 0;
         }
-        closeQuietly(conn);
         continue;
       }
-      void serveConnection(conn, settings, connections, draining);
+      void serveConnection(conn, settings, connections, peers, state);
     }
   })();
 
   return {
     addr: listener.addr,
     open: () => connections.size,
+    peerOf: (internal) => peers.get(internal.port) ?? null,
     stopAccepting() {
-      accepting = false;
+      state.accepting = false;
       closeQuietly(listener);
-      for (const connection of [...connections]) if (connection.handshaking()) connection.close();
     },
     drain() {
-      draining.on = true;
-      for (const connection of [...connections]) connection.drain();
+      state.draining = true;
+      for (const connection of [...connections]) connection.drainIfQuiet();
     },
     closeAll() {
       for (const connection of [...connections]) connection.close();
@@ -133,6 +136,104 @@ export function startGuard(settings: GuardSettings, log: Logger): Guard {
     allClosed: () => connections.empty(),
     finished,
   };
+}
+
+/** A client connection, as the guard sees it. */
+interface Connection {
+  close(): void;
+  /** Closes it now if the server spoke last. */
+  drainIfQuiet(): void;
+}
+
+/** One client connection: its bytes both ways, under the deadlines of who spoke last. */
+async function serveConnection(
+  client: Deno.TcpConn,
+  settings: GuardSettings,
+  connections: ObservedSet<Connection>,
+  peers: Map<number, string>,
+  state: { readonly draining: boolean },
+): Promise<void> {
+  let upstream: Deno.TcpConn | null = null;
+  let internalPort: number | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+  /** Who sent the last bytes; "none" until the server's first. */
+  let last: "none" | "client" | "server" = "none";
+
+  const connection: Connection = {
+    close() {
+      if (closed) return;
+      closed = true;
+      clearTimeout(timer);
+      connections.delete(connection);
+      if (internalPort !== null) peers.delete(internalPort);
+      closeQuietly(client);
+      if (upstream !== null) closeQuietly(upstream);
+    },
+    drainIfQuiet() {
+      if (last !== "client") deadline(DRAIN_GRACE_MS);
+    },
+  };
+  const deadline = (ms: number) => {
+    clearTimeout(timer);
+    timer = setTimeout(connection.close, ms);
+  };
+  connections.add(connection);
+  deadline(settings.handshakeTimeoutMs);
+
+  try {
+    upstream = await Deno.connect({ hostname: "127.0.0.1", port: settings.upstreamPort });
+  } catch {
+    return connection.close();
+  }
+  if (closed) return closeQuietly(upstream);
+  internalPort = upstream.localAddr.port;
+  peers.set(internalPort, client.remoteAddr.hostname);
+  const up = upstream;
+
+  const fromClient = copy(client, up, settings.writeTimeoutMs, () => {
+    // The first unanswered byte starts the exchange's deadline; more bytes do not extend it.
+    if (last === "server") deadline(settings.requestTimeoutMs);
+    if (last !== "none") last = "client";
+  });
+  const fromServer = copy(up, client, settings.writeTimeoutMs, () => {
+    last = "server";
+    deadline(state.draining ? DRAIN_GRACE_MS : settings.idleTimeoutMs);
+  });
+  await Promise.race([fromClient, fromServer]).catch(() => {});
+  connection.close();
+  await Promise.allSettled([fromClient, fromServer]);
+}
+
+/** Copies `from` to `to` until `from` ends; `onData` runs after each chunk was passed on. */
+async function copy(
+  from: Deno.Conn,
+  to: Deno.Conn,
+  writeTimeoutMs: number,
+  onData: () => void,
+): Promise<void> {
+  const buffer = new Uint8Array(BUFFER_BYTES);
+  for (;;) {
+    const n = await from.read(buffer);
+    if (n === null) return;
+    await writeAll(to, buffer.subarray(0, n), writeTimeoutMs);
+    onData();
+  }
+}
+
+/** Writes all of `bytes`, or throws when one write is not taken within `timeoutMs`. */
+async function writeAll(to: Deno.Conn, bytes: Uint8Array, timeoutMs: number): Promise<void> {
+  for (let offset = 0; offset < bytes.length;) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Deno.errors.TimedOut("write")), timeoutMs);
+    });
+    try {
+      offset += await Promise.race([to.write(bytes.subarray(offset)), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 /** A set that can be waited on until it is empty. */
@@ -153,144 +254,25 @@ class ObservedSet<T> extends Set<T> {
   }
 }
 
-/**
- * One client connection: handshake, then its bytes both ways, framed in both directions so it
- * knows when nothing is outstanding (every request read and answered). Deadlines: the
- * handshake; the first head from the handshake, a later head from its first byte; a body
- * (backstop: the handler answers a stall 408 first); and idling while nothing is outstanding.
- * Waiting for an answer has no deadline here: the store answers within a second.
- */
-async function serveConnection(
-  conn: Deno.TlsConn,
-  settings: GuardSettings,
-  connections: ObservedSet<Connection>,
-  draining: { readonly on: boolean },
-): Promise<void> {
-  let upstream: Deno.UnixConn | null = null;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let closed = false;
-  let handshaken = false;
-  const methods: string[] = [];
-  const requests = requestFraming(conn.remoteAddr.hostname, methods);
-  const responses = responseFraming(methods);
-  let sent = 0;
-  let answered = 0;
-  const quiet = () => requests.idle && responses.idle && sent === answered;
+/** Counts events and says, at most once per period, how many there were since last said. */
+class Throttled {
+  readonly #periodMs: number;
+  #last = -Infinity;
+  #count = 0;
 
-  const self: Connection = {
-    close() {
-      if (closed) return;
-      closed = true;
-      clearTimeout(timer);
-      connections.delete(self);
-      closeQuietly(conn);
-      if (upstream !== null) closeQuietly(upstream);
-    },
-    handshaking: () => !handshaken,
-    // Stopping: a connection with nothing outstanding closes now, the others once answered.
-    drain: () => {
-      if (quiet()) self.close();
-    },
-  };
-  const deadline = (ms: number | null) => {
-    clearTimeout(timer);
-    if (ms !== null) timer = setTimeout(self.close, ms);
-  };
-  connections.add(self);
-
-  deadline(settings.handshakeTimeoutMs);
-  try {
-    await conn.handshake();
-    handshaken = true;
-    if (closed) return;
-    deadline(settings.headTimeoutMs);
-    upstream = await Deno.connect({ transport: "unix", path: settings.upstream });
-    if (closed) return closeQuietly(upstream);
-  } catch {
-    return self.close();
+  constructor(periodMs: number) {
+    this.#periodMs = periodMs;
   }
-  const up = upstream;
 
-  const back = (async () => {
-    const buffer = new Uint8Array(BUFFER_BYTES);
-    for (;;) {
-      const n = await up.read(buffer);
-      if (n === null) return;
-      const step = responses.push(buffer.subarray(0, n));
-      for (const part of step.forward) await writeAll(conn, part, settings.writeTimeoutMs);
-      answered += step.messagesEnded;
-      if (quiet()) {
-        if (draining.on) return;
-        deadline(settings.idleTimeoutMs);
-      }
-    }
-  })().catch(() => {}).finally(self.close);
-
-  const buffer = new Uint8Array(BUFFER_BYTES);
-  try {
-    for (;;) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      // Stopping: no new request is started; the connection closes and Okta retries.
-      if (draining.on && requests.idle) break;
-      const wasInHead = requests.inHead;
-      const step = requests.push(buffer.subarray(0, n));
-      for (const part of step.forward) await writeAll(up, part, settings.writeTimeoutMs);
-      if (step.refusal !== null) {
-        await writeAll(conn, refusalResponse(step.refusal), settings.writeTimeoutMs);
-        break;
-      }
-      sent += step.messagesEnded;
-      if (requests.inHead) {
-        // A later request's head: its deadline runs from its first byte.
-        if (!wasInHead && sent > 0) deadline(settings.headTimeoutMs);
-      } else if (!requests.idle) {
-        if (wasInHead || step.headStarted || step.messagesEnded > 0) {
-          deadline(settings.bodyTimeoutMs + 1000);
-        }
-      } else if (step.messagesEnded > 0) {
-        deadline(quiet() ? settings.idleTimeoutMs : null);
-      }
-    }
-  } catch {
-    // A reset, a write timeout or a closed upstream: the connection is over.
+  /** Counts one; returns the count to report now, or `null` to stay quiet. */
+  count(): number | null {
+    this.#count++;
+    if (performance.now() - this.#last < this.#periodMs) return null;
+    this.#last = performance.now();
+    const count = this.#count;
+    this.#count = 0;
+    return count;
   }
-  self.close();
-  await back;
-}
-
-/** A client connection, as the guard's stop sees it. */
-interface Connection {
-  close(): void;
-  /** True until its TLS handshake is done. */
-  handshaking(): boolean;
-  /** Closes it once nothing is outstanding. */
-  drain(): void;
-}
-
-/** Writes all of `bytes`, or throws when one write is not taken within `timeoutMs`. */
-async function writeAll(to: Deno.Conn, bytes: Uint8Array, timeoutMs: number): Promise<void> {
-  for (let offset = 0; offset < bytes.length;) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Deno.errors.TimedOut("write")), timeoutMs);
-    });
-    try {
-      offset += await Promise.race([to.write(bytes.subarray(offset)), late]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-/** The guard's own answer to a request it cannot frame, in Okta's error shape. */
-function refusalResponse(refusal: FramingRefusal): Uint8Array {
-  const body = JSON.stringify({ error: { errorSummary: refusal.reason } });
-  const text = refusal.status === 431 ? "Request Header Fields Too Large" : "Bad Request";
-  return new TextEncoder().encode(
-    `HTTP/1.1 ${refusal.status} ${text}\r\ncontent-type: application/json\r\n` +
-      `content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
-  );
 }
 
 function closeQuietly(resource: { close(): void }): void {

@@ -18,7 +18,6 @@ import {
   toResponse,
 } from "../decision/okta_response.ts";
 import { MAX_BODY_BYTES, readBody } from "./read_body.ts";
-import { PEER_HEADER } from "./framing.ts";
 
 /** Path Okta calls. */
 export const HOOK_PATH = "/hooks/import";
@@ -47,6 +46,8 @@ export interface HandlerDeps {
    * without it each is recorded like any other refusal.
    */
   readonly countRefusal?: (record: RejectionRecord) => void;
+  /** The client behind a connection from the connection guard, by that connection's address. */
+  readonly peerOf?: (internal: Deno.NetAddr) => string | null;
 }
 
 /** A request handler for `Deno.serve`. */
@@ -208,7 +209,7 @@ async function reject(
     receivedAt: ctx.received.toISOString(),
     status: reply.status,
     reason,
-    remoteAddr: remoteAddress(ctx.request, ctx.info),
+    remoteAddr: remoteAddress(deps, ctx.info),
     method: cut(ctx.request.method),
     path: cut(ctx.path),
     eventId,
@@ -258,13 +259,12 @@ export function requestPath(request: Request): string {
 }
 
 /**
- * The client's address: the guard's header when the request came through it (the internal
- * socket is reachable only by the guard), else the socket's peer (tests that call the handler).
+ * The client's address: the one behind the guard's connection when the request came through it,
+ * else the socket's peer.
  */
-function remoteAddress(request: Request, info: Deno.ServeHandlerInfo): string | null {
-  const peer = request.headers.get(PEER_HEADER);
-  if (peer !== null) return peer;
-  return "hostname" in info.remoteAddr ? info.remoteAddr.hostname : null;
+function remoteAddress(deps: HandlerDeps, info: Deno.ServeHandlerInfo): string | null {
+  if (!("hostname" in info.remoteAddr)) return null;
+  return deps.peerOf?.(info.remoteAddr) ?? info.remoteAddr.hostname;
 }
 
 /** Longest method or path logged or recorded; longer ones are cut. */

@@ -3,7 +3,7 @@
  * listener; and stops it cleanly (stop accepting, finish requests in flight, commit, close).
  */
 
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { createAuthCheck } from "./auth.ts";
 import type { Config } from "../config.ts";
 import { type DecisionStore, openDecisionStore } from "../store/decision_store.ts";
@@ -11,7 +11,7 @@ import type { RejectionRecord } from "../decision/audit.ts";
 import { RefusalCounter } from "./refusals.ts";
 import { ensureDevCertificate, ensureDevSecret, type TlsPair } from "./dev_credentials.ts";
 import { type Logger, messageOf } from "../log.ts";
-import { createHandler } from "./routes.ts";
+import { createHandler, type Handler } from "./routes.ts";
 import { type Guard, startGuard } from "./guard.ts";
 
 /** Where generated development files go, relative to the data directory. */
@@ -53,6 +53,10 @@ export interface RunningService {
   flushRefusals(): Promise<void>;
   /** Client connections open now. */
   openConnections(): number;
+  /** Requests the handler is working on now. */
+  requestsInFlight(): number;
+  /** Resolves when the handler next begins a request. */
+  nextRequest(): Promise<void>;
   /** Resolves once the service has stopped. */
   readonly finished: Promise<void>;
 }
@@ -79,7 +83,10 @@ export async function startService(
     groupCommitWindowMs: config.groupCommitWindowMs,
   }, { onError: (message, error) => log.error(message, error) });
   const refusals = refusalRecorder(store, log);
+  // Set once the guard runs: the internal server sees every client from the guard.
+  let peerOf: (internal: Deno.NetAddr) => string | null = () => null;
   const handler = createHandler({
+    peerOf: (internal) => peerOf(internal),
     countRefusal: refusals.count,
     checkAuth: createAuthCheck(secrets, config.authHeader),
     authHeader: config.authHeader,
@@ -92,31 +99,31 @@ export async function startService(
     bodyTimeoutMs: config.connections.bodyTimeoutMs,
   });
 
-  // Deno.serve speaks HTTP on a private Unix socket; the guard owns the public TLS listener, its
-  // limits and its deadlines, and passes each connection through.
-  const upstream = await upstreamSocket(options.dataDir);
-  let server: Deno.HttpServer<Deno.UnixAddr>;
+  // Deno.serve terminates TLS and speaks HTTP on a loopback port; the guard owns the public
+  // listener, its limits and its deadlines, and passes each connection through.
+  const inFlight = requestsInFlight();
+  let server: Deno.HttpServer<Deno.NetAddr>;
   let guard: Guard;
   try {
     server = Deno.serve({
-      path: upstream,
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: tls.cert,
+      key: tls.key,
       onListen: () => {},
       onError: (error) => {
         log.error("Request failed outside the handler", error);
         return new Response(null, { status: 500 });
       },
-    }, handler);
+    }, inFlight.track(handler));
     try {
       guard = startGuard({
         hostname: config.hostname,
         port: config.port,
-        cert: tls.cert,
-        key: tls.key,
-        upstream,
+        upstreamPort: server.addr.port,
         maxConnections: config.connections.max,
         handshakeTimeoutMs: config.connections.handshakeTimeoutMs,
-        headTimeoutMs: config.connections.headTimeoutMs,
-        bodyTimeoutMs: config.connections.bodyTimeoutMs,
+        requestTimeoutMs: config.connections.requestTimeoutMs,
         idleTimeoutMs: config.connections.idleTimeoutMs,
         writeTimeoutMs: WRITE_TIMEOUT_MS,
       }, log);
@@ -125,16 +132,14 @@ export async function startService(
       throw error;
     }
   } catch (error) {
-    await Deno.remove(upstream).catch(() => {});
     await store.close();
     throw error;
   }
+  peerOf = guard.peerOf;
 
   await warnIfReadable(config.dbPath, "DB_PATH", log);
   const finished = server.finished.then(async () => {
     await guard.finished;
-    await Deno.remove(upstream).catch(() => {});
-    await Deno.remove(dirname(upstream)).catch(() => {}); // only when no other service uses it
     await refusals.flush();
     await store.close();
     log.info("Stopped");
@@ -143,10 +148,13 @@ export async function startService(
   const stop = () =>
     stopping ??= (async () => {
       guard.stopAccepting();
-      // Each connection closes once every request on it is answered (Deno's own shutdown would
-      // cut a body still arriving); what is still open after the drain time is cut.
+      // Requests the handler has begun are answered first (Deno's own shutdown would cut a body
+      // still arriving); then each connection closes once its server side spoke last. What is
+      // still open after the drain time is cut.
+      const deadline = delay(config.connections.drainTimeoutMs);
+      await Promise.race([inFlight.idle(), deadline]);
       guard.drain();
-      await Promise.race([guard.allClosed(), delay(config.connections.drainTimeoutMs)]);
+      await Promise.race([guard.allClosed(), deadline]);
       guard.closeAll();
       await server.shutdown();
       await finished;
@@ -166,6 +174,8 @@ export async function startService(
     finished,
     flushRefusals: refusals.flush,
     openConnections: guard.open,
+    requestsInFlight: inFlight.count,
+    nextRequest: inFlight.nextStart,
     stop,
   };
 }
@@ -212,23 +222,45 @@ async function readSetting(path: string, variable: string): Promise<string> {
   }
 }
 
+/** Counts the handler's requests in flight, so a stop can wait until none is. */
+function requestsInFlight() {
+  let count = 0;
+  let idle: PromiseWithResolvers<void> | null = null;
+  let started: PromiseWithResolvers<void> | null = null;
+  return {
+    track(handler: Handler): Handler {
+      return async (request, info) => {
+        count++;
+        started?.resolve();
+        started = null;
+        try {
+          return await handler(request, info);
+        } finally {
+          if (--count === 0) {
+            idle?.resolve();
+            idle = null;
+          }
+        }
+      };
+    },
+    count: () => count,
+    idle(): Promise<void> {
+      if (count === 0) return Promise.resolve();
+      idle ??= Promise.withResolvers();
+      return idle.promise;
+    },
+    nextStart(): Promise<void> {
+      started ??= Promise.withResolvers();
+      return started.promise;
+    },
+  };
+}
+
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => {
     const id = setTimeout(resolve, ms);
     Deno.unrefTimer(id);
   });
-}
-
-/**
- * A fresh path for the internal server's Unix socket, in a directory only this user can enter,
- * under the data directory.
- */
-async function upstreamSocket(dataDir: string): Promise<string> {
-  const dir = join(dataDir, "run");
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  await Deno.chmod(dir, 0o700);
-  const path = join(dir, `hook-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.sock`);
-  return path;
 }
 
 /**

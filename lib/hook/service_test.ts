@@ -8,6 +8,7 @@ import {
   assertUnchanged,
   makeHookRequest,
   TEST_SECRET,
+  withDeadline,
   withTempDir,
 } from "../../tests/_test_utils.ts";
 
@@ -102,6 +103,7 @@ Deno.test("stop() lets a request in flight finish and commit before the service 
           step++;
         },
       });
+      const handling = service.nextRequest();
       const response = fetch(`https://localhost:${service.addr.port}/hooks/import`, {
         client,
         method: "POST",
@@ -109,11 +111,12 @@ Deno.test("stop() lets a request in flight finish and commit before the service 
         body: stream,
       });
       await firstPulled;
-      // Give the server time to receive the headers and start reading the body.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The handler has the request and waits for the rest of its body.
+      await withDeadline(handling, 5_000, "the handler to begin the request");
+      assert.equal(service.requestsInFlight(), 1);
       let stopped = false;
       const stopping = service.stop().then(() => (stopped = true));
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await Promise.resolve();
       assert.equal(stopped, false);
       sendRest();
       await assertUnchanged(await response);
