@@ -173,8 +173,12 @@ Deno.test("out of file descriptors, the service logs the accept errors, stays up
   const held: Deno.Conn[] = [];
   try {
     for (let i = 0; i < 200; i++) {
-      held.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+      // Past what the service can accept the kernel's queue fills, and it may reset some.
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port }).catch(() => null);
+      if (conn !== null) held.push(conn);
     }
+    // Each connection costs the service three descriptors: 60 are more than 128 allow.
+    assert.ok(held.length > 60, `only ${held.length} connections were made`);
     // The connections never start TLS: the service closes them at the handshake deadline (2 s),
     // which frees its descriptors; meanwhile accept fails with EMFILE.
     const buffer = new Uint8Array(16);
@@ -236,8 +240,10 @@ Deno.test("SIGTERM with a stalled body in flight exits within the drain time, an
     const elapsed = performance.now() - t0;
     assert.equal(status.code, 0);
     assert.ok(elapsed < 10_000, `exited after ${elapsed.toFixed(0)} ms`);
+    // Answered 408 when the request had reached the handler before the signal; closed unanswered
+    // when it had not (Okta retries either way).
     const answer = await withDeadline(exchange, 5_000, "the answer");
-    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.ok(answer === "" || /^HTTP\/1\.1 408 /.test(answer), answer);
   } finally {
     try {
       conn.close();

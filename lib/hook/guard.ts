@@ -38,8 +38,8 @@ export interface GuardLimits {
 export interface GuardSettings extends GuardLimits {
   readonly hostname: string;
   readonly port: number;
-  /** The internal `Deno.serve`'s loopback port. */
-  readonly upstreamPort: number;
+  /** The internal `Deno.serve`'s loopback port now (it may be restarted on another). */
+  readonly upstreamPort: () => number;
 }
 
 /** A running guard. */
@@ -52,6 +52,11 @@ export interface Guard {
    * loopback port), or `null` for one that did not come through the guard.
    */
   readonly peerOf: (internal: Deno.NetAddr) => string | null;
+  /**
+   * Tells the guard the handler began (`+1`) or finished (`-1`) a request on a connection, so
+   * a drain never closes one whose request is being handled.
+   */
+  readonly handling: (internal: Deno.NetAddr, delta: 1 | -1) => void;
   /** Stops accepting. */
   stopAccepting(): void;
   /**
@@ -80,8 +85,8 @@ const LOG_EVERY_MS = 10_000;
 export function startGuard(settings: GuardSettings, log: Logger): Guard {
   const listener = Deno.listen({ hostname: settings.hostname, port: settings.port });
   const connections = new ObservedSet<Connection>();
-  /** Internal loopback port of each connection -> the client's address. */
-  const peers = new Map<number, string>();
+  /** Internal loopback port of each connection -> the connection. */
+  const peers = new Map<number, Connection>();
   const state = { accepting: true, draining: false };
   const overLimit = new Throttled(LOG_EVERY_MS);
   const acceptErrors = new Throttled(LOG_EVERY_MS);
@@ -121,7 +126,8 @@ export function startGuard(settings: GuardSettings, log: Logger): Guard {
   return {
     addr: listener.addr,
     open: () => connections.size,
-    peerOf: (internal) => peers.get(internal.port) ?? null,
+    peerOf: (internal) => peers.get(internal.port)?.peer ?? null,
+    handling: (internal, delta) => peers.get(internal.port)?.handling(delta),
     stopAccepting() {
       state.accepting = false;
       closeQuietly(listener);
@@ -140,9 +146,11 @@ export function startGuard(settings: GuardSettings, log: Logger): Guard {
 
 /** A client connection, as the guard sees it. */
 interface Connection {
+  readonly peer: string;
   close(): void;
-  /** Closes it now if the server spoke last. */
+  /** Closes it soon if the server spoke last and no request of it is being handled. */
   drainIfQuiet(): void;
+  handling(delta: 1 | -1): void;
 }
 
 /** One client connection: its bytes both ways, under the deadlines of who spoke last. */
@@ -150,7 +158,7 @@ async function serveConnection(
   client: Deno.TcpConn,
   settings: GuardSettings,
   connections: ObservedSet<Connection>,
-  peers: Map<number, string>,
+  peers: Map<number, Connection>,
   state: { readonly draining: boolean },
 ): Promise<void> {
   let upstream: Deno.TcpConn | null = null;
@@ -159,8 +167,18 @@ async function serveConnection(
   let closed = false;
   /** Who sent the last bytes; "none" until the server's first. */
   let last: "none" | "client" | "server" = "none";
+  /** Requests of this connection the handler is working on. */
+  let active = 0;
+  // Server bytes are not always an answer (TLS 1.3 session tickets follow the handshake), so a
+  // drain also waits for the handler, and gives an answer a moment to arrive in full.
+  const quiet = () => last !== "client" && active === 0;
+  const closeIfQuiet = () => {
+    if (quiet()) connection.close();
+    else clearTimeout(timer);
+  };
 
   const connection: Connection = {
+    peer: client.remoteAddr.hostname,
     close() {
       if (closed) return;
       closed = true;
@@ -171,24 +189,29 @@ async function serveConnection(
       if (upstream !== null) closeQuietly(upstream);
     },
     drainIfQuiet() {
-      if (last !== "client") deadline(DRAIN_GRACE_MS);
+      if (quiet()) later(DRAIN_GRACE_MS, closeIfQuiet);
+    },
+    handling(delta) {
+      active += delta;
+      if (active === 0 && state.draining && last !== "client") later(DRAIN_GRACE_MS, closeIfQuiet);
     },
   };
-  const deadline = (ms: number) => {
+  const later = (ms: number, run: () => void) => {
     clearTimeout(timer);
-    timer = setTimeout(connection.close, ms);
+    timer = setTimeout(run, ms);
   };
+  const deadline = (ms: number) => later(ms, connection.close);
   connections.add(connection);
   deadline(settings.handshakeTimeoutMs);
 
   try {
-    upstream = await Deno.connect({ hostname: "127.0.0.1", port: settings.upstreamPort });
+    upstream = await Deno.connect({ hostname: "127.0.0.1", port: settings.upstreamPort() });
   } catch {
     return connection.close();
   }
   if (closed) return closeQuietly(upstream);
   internalPort = upstream.localAddr.port;
-  peers.set(internalPort, client.remoteAddr.hostname);
+  peers.set(internalPort, connection);
   const up = upstream;
 
   const fromClient = copy(client, up, settings.writeTimeoutMs, () => {
@@ -198,7 +221,8 @@ async function serveConnection(
   });
   const fromServer = copy(up, client, settings.writeTimeoutMs, () => {
     last = "server";
-    deadline(state.draining ? DRAIN_GRACE_MS : settings.idleTimeoutMs);
+    if (state.draining) later(DRAIN_GRACE_MS, closeIfQuiet);
+    else deadline(settings.idleTimeoutMs);
   });
   await Promise.race([fromClient, fromServer]).catch(() => {});
   connection.close();

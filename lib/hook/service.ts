@@ -85,6 +85,7 @@ export async function startService(
   const refusals = refusalRecorder(store, log);
   // Set once the guard runs: the internal server sees every client from the guard.
   let peerOf: (internal: Deno.NetAddr) => string | null = () => null;
+  let guardHandling: (internal: Deno.NetAddr, delta: 1 | -1) => void = () => {};
   const handler = createHandler({
     peerOf: (internal) => peerOf(internal),
     countRefusal: refusals.count,
@@ -102,25 +103,31 @@ export async function startService(
   // Deno.serve terminates TLS and speaks HTTP on a loopback port; the guard owns the public
   // listener, its limits and its deadlines, and passes each connection through.
   const inFlight = requestsInFlight();
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: InternalServer;
   let guard: Guard;
   try {
-    server = Deno.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      cert: tls.cert,
-      key: tls.key,
-      onListen: () => {},
-      onError: (error) => {
-        log.error("Request failed outside the handler", error);
-        return new Response(null, { status: 500 });
-      },
-    }, inFlight.track(handler));
+    server = new InternalServer(() =>
+      Deno.serve(
+        {
+          hostname: "127.0.0.1",
+          port: 0,
+          cert: tls.cert,
+          key: tls.key,
+          onListen: () => {},
+          onError: (error) => {
+            log.error("Request failed outside the handler", error);
+            return new Response(null, { status: 500 });
+          },
+        },
+        inFlight.track(handler, (info, delta) => {
+          if ("hostname" in info.remoteAddr) guardHandling(info.remoteAddr, delta);
+        }),
+      ), log);
     try {
       guard = startGuard({
         hostname: config.hostname,
         port: config.port,
-        upstreamPort: server.addr.port,
+        upstreamPort: () => server.port,
         maxConnections: config.connections.max,
         handshakeTimeoutMs: config.connections.handshakeTimeoutMs,
         requestTimeoutMs: config.connections.requestTimeoutMs,
@@ -136,6 +143,7 @@ export async function startService(
     throw error;
   }
   peerOf = guard.peerOf;
+  guardHandling = guard.handling;
 
   await warnIfReadable(config.dbPath, "DB_PATH", log);
   const finished = server.finished.then(async () => {
@@ -222,20 +230,85 @@ async function readSetting(path: string, variable: string): Promise<string> {
   }
 }
 
+/**
+ * The internal `Deno.serve`, started again whenever it stops by itself: its accept loop ends
+ * for good on an accept error (EMFILE when descriptors run out), which would otherwise end the
+ * process. A new one listens on a new loopback port, which the guard reads for each connection.
+ */
+class InternalServer {
+  readonly #start: () => Deno.HttpServer<Deno.NetAddr>;
+  readonly #log: Logger;
+  #server: Deno.HttpServer<Deno.NetAddr>;
+  #stopping = false;
+  readonly #stopped = Promise.withResolvers<void>();
+
+  /** Starts the first server; throws as `Deno.serve` does. */
+  constructor(start: () => Deno.HttpServer<Deno.NetAddr>, log: Logger) {
+    this.#start = start;
+    this.#log = log;
+    this.#server = start();
+    this.#watch();
+  }
+
+  /** The loopback port of the server running now. */
+  get port(): number {
+    return this.#server.addr.port;
+  }
+
+  /** Resolves once {@link shutdown} has stopped the server. */
+  get finished(): Promise<void> {
+    return this.#stopped.promise;
+  }
+
+  async shutdown(): Promise<void> {
+    this.#stopping = true;
+    await this.#server.shutdown().catch(() => {});
+    await this.#stopped.promise;
+  }
+
+  #watch(): void {
+    const server = this.#server;
+    server.finished.then(
+      () => this.#ended(server, null),
+      (error: unknown) => this.#ended(server, error),
+    );
+  }
+
+  async #ended(server: Deno.HttpServer<Deno.NetAddr>, error: unknown): Promise<void> {
+    if (server !== this.#server) return;
+    if (this.#stopping) return this.#stopped.resolve();
+    this.#log.error("The internal server stopped; starting it again", error ?? "it ended");
+    for (let backoffMs = 10; !this.#stopping; backoffMs = Math.min(backoffMs * 2, 1000)) {
+      await delay(backoffMs);
+      try {
+        this.#server = this.#start();
+        this.#watch();
+        return;
+      } catch { /* still out of descriptors: wait longer */ }
+    }
+    this.#stopped.resolve();
+  }
+}
+
 /** Counts the handler's requests in flight, so a stop can wait until none is. */
 function requestsInFlight() {
   let count = 0;
   let idle: PromiseWithResolvers<void> | null = null;
   let started: PromiseWithResolvers<void> | null = null;
   return {
-    track(handler: Handler): Handler {
+    track(
+      handler: Handler,
+      onConnection: (info: Deno.ServeHandlerInfo, delta: 1 | -1) => void,
+    ): Handler {
       return async (request, info) => {
         count++;
+        onConnection(info, 1);
         started?.resolve();
         started = null;
         try {
           return await handler(request, info);
         } finally {
+          onConnection(info, -1);
           if (--count === 0) {
             idle?.resolve();
             idle = null;
