@@ -183,3 +183,44 @@ Deno.test("a flood of unauthenticated requests writes a bounded number of rows, 
     await server.close();
   }
 });
+
+Deno.test("over HTTP/2 a refused 20 MB body gets a clean 413, and a refused secret a clean 401", async () => {
+  const server = await startTestServer();
+  try {
+    const cert = `${server.dir}/cert.pem`;
+    const big = `${server.dir}/big.json`;
+    await Deno.writeTextFile(cert, server.service.certificate);
+    await Deno.writeFile(big, new Uint8Array(20 * 1024 * 1024).fill(0x20));
+    const curl = async (secret: string) => {
+      const output = await new Deno.Command("curl", {
+        args: [
+          "-sS",
+          "--http2",
+          "--cacert",
+          cert,
+          "-H",
+          `Authorization: ${secret}`,
+          "-H",
+          "Content-Type: application/json",
+          "--data-binary",
+          `@${big}`,
+          "-w",
+          "\n%{http_version} %{http_code}",
+          `https://localhost:${server.service.addr.port}/hooks/import`,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(output.stdout);
+      assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+      return text;
+    };
+    const large = await curl(TEST_SECRET);
+    assert.match(large, /"errorSummary":"The request body is larger than 262144 bytes"/);
+    assert.match(large, /\n2 413$/);
+    const refused = await curl("wrong-secret-0123456789abcdef");
+    assert.match(refused, /\n2 403$/);
+  } finally {
+    await server.close();
+  }
+});

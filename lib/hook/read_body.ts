@@ -20,12 +20,41 @@ export interface BodyLimits {
   readonly timeoutMs?: number;
 }
 
+/** Most bytes of a refused body read and thrown away, so an HTTP/2 client gets its answer. */
+export const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Lets go of a body that will not be used. Over HTTP/1.1 it is cancelled: the connection closes
+ * after the answer. Over HTTP/2 a cancelled stream is reset before the client reads the answer
+ * (curl: "Stream error in the HTTP/2 framing layer"), so its bytes are read and thrown away, up to
+ * {@link DISCARD_MAX_BYTES} (the connection guard's request deadline bounds the time).
+ * Deno gives HTTP/2 requests no Host header: that is how they are told apart.
+ */
+export async function discardBody(
+  request: Request,
+  reader: ReadableStreamDefaultReader<Uint8Array> | null = null,
+): Promise<void> {
+  const stream = reader ?? request.body?.getReader() ?? null;
+  if (stream === null) return;
+  if (request.headers.has("host")) return void await stream.cancel().catch(() => {});
+  try {
+    for (let read = 0; read <= DISCARD_MAX_BYTES;) {
+      const next = await stream.read();
+      if (next.done) return;
+      read += next.value.byteLength;
+    }
+  } catch {
+    return; // the stream broke off: nothing more to let go of
+  }
+  await stream.cancel().catch(() => {});
+}
+
 /** Reads `request`'s body as UTF-8 text, refusing more than the limit or a body that stalls. */
 export async function readBody(request: Request, limits: BodyLimits = {}): Promise<BodyResult> {
   const limit = limits.maxBytes ?? MAX_BODY_BYTES;
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) {
-    await request.body?.cancel().catch(() => {});
+    await discardBody(request);
     return tooLarge(limit);
   }
   if (request.body === null) return { ok: true, text: "" };
@@ -67,7 +96,7 @@ export async function readBody(request: Request, limits: BodyLimits = {}): Promi
       if (next.done) break;
       size += next.value.byteLength;
       if (size > limit) {
-        await reader.cancel().catch(() => {});
+        await discardBody(request, reader);
         return tooLarge(limit);
       }
       chunks.push(next.value);

@@ -17,7 +17,7 @@ import {
   type Reply,
   toResponse,
 } from "../decision/okta_response.ts";
-import { MAX_BODY_BYTES, readBody } from "./read_body.ts";
+import { discardBody, MAX_BODY_BYTES, readBody } from "./read_body.ts";
 
 /** Path Okta calls. */
 export const HOOK_PATH = "/hooks/import";
@@ -121,7 +121,7 @@ async function handleHealth(ctx: Context, deps: HandlerDeps): Promise<Response> 
 async function handleImport(ctx: Context, deps: HandlerDeps): Promise<Response> {
   const auth = deps.checkAuth(ctx.request.headers);
   if (auth !== "ok") {
-    await ctx.request.body?.cancel().catch(() => {});
+    await discardBody(ctx.request);
     const summary = auth === "missing"
       ? `Missing ${deps.authHeader} header`
       : `Wrong ${deps.authHeader} header value`;
@@ -136,7 +136,7 @@ async function handleImport(ctx: Context, deps: HandlerDeps): Promise<Response> 
   }
 
   if (!isJson(ctx.request.headers.get("content-type"))) {
-    await ctx.request.body?.cancel().catch(() => {});
+    await discardBody(ctx.request);
     const summary = "The request body must be application/json";
     const reply = errorReply(415, summary, [{
       errorSummary: summary,
