@@ -206,7 +206,12 @@ function request(): { bytes: Uint8Array; sent: Sent } {
       enc.encode("\r\n0\r\n\r\n"),
     )
     : concat(enc.encode(head), payload);
-  return { bytes: framed, sent: { authenticated, eventId: authenticated ? eventId : null, login } };
+  // Only a POST to the hook is a decision; every other route answers without one.
+  const hook = method === "POST" && (path === "/hooks/import" || path === "/hooks/import?x=1");
+  return {
+    bytes: framed,
+    sent: { authenticated, eventId: authenticated && hook ? eventId : null, login },
+  };
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
