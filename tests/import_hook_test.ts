@@ -476,13 +476,20 @@ Deno.test("POST /hooks/import refuses a body over the limit with 413 before read
         controller.enqueue(chunk);
       },
     });
-    const response = await server.fetch("/hooks/import", {
-      method: "POST",
-      headers: { authorization: TEST_SECRET, "content-type": "application/json" },
-      body: stream,
-    });
-    await assertOktaError(response, 413, "The request body is larger than 262144 bytes");
-    assert.ok(sent < 20 * 1024 * 1024, `stopped early, after ${sent} bytes`);
+    // Over HTTP/1.1 the body is cut off; over HTTP/2 it is read and dropped (see hostile tests).
+    const http1 = Deno.createHttpClient({ caCerts: [server.service.certificate], http2: false });
+    try {
+      const response = await fetch(`${server.url}/hooks/import`, {
+        client: http1,
+        method: "POST",
+        headers: { authorization: TEST_SECRET, "content-type": "application/json" },
+        body: stream,
+      });
+      await assertOktaError(response, 413, "The request body is larger than 262144 bytes");
+      assert.ok(sent < 20 * 1024 * 1024, `stopped early, after ${sent} bytes`);
+    } finally {
+      http1.close();
+    }
   } finally {
     await server.close();
   }

@@ -25,10 +25,11 @@ export const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * Lets go of a body that will not be used. Over HTTP/1.1 it is cancelled: the connection closes
- * after the answer. Over HTTP/2 a cancelled stream is reset before the client reads the answer
- * (curl: "Stream error in the HTTP/2 framing layer"), so its bytes are read and thrown away, up to
- * {@link DISCARD_MAX_BYTES} (the connection guard's request deadline bounds the time).
- * Deno gives HTTP/2 requests no Host header: that is how they are told apart.
+ * after the answer. Over HTTP/2 the server resets a stream whose body was not read to its end,
+ * and the client loses the answer with it (curl: "Stream error in the HTTP/2 framing layer"), so
+ * its bytes are read and thrown away, never held, up to {@link DISCARD_MAX_BYTES} (the
+ * connection guard's request deadline bounds the time). Deno gives HTTP/2 requests no Host
+ * header: that is how they are told apart.
  */
 export async function discardBody(
   request: Request,

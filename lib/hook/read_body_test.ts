@@ -20,8 +20,13 @@ function countingStream(chunks: number, size: number, fill = 0x61) {
   return { stream, state };
 }
 
+/** A request as HTTP/1.1 brings it (with a Host header; Deno gives HTTP/2 requests none). */
 function post(body: BodyInit | null, headers: Record<string, string> = {}): Request {
-  return new Request("https://localhost/hooks/import", { method: "POST", body, headers });
+  return new Request("https://localhost/hooks/import", {
+    method: "POST",
+    body,
+    headers: { host: "localhost", ...headers },
+  });
 }
 
 Deno.test("readBody() reads a body as UTF-8 text", async () => {
@@ -170,4 +175,15 @@ Deno.test("readBody() answers 408 for a body that stalls, streamed or of declare
     });
     if (Object.keys(headers).length === 0) assert.ok(cancelled, "the stalled stream is cancelled");
   }
+});
+
+Deno.test("readBody() over HTTP/2 reads a refused body to its end, holding none of it", async () => {
+  const { stream, state } = countingStream(100, 65_536);
+  const request = new Request("https://localhost/hooks/import", { method: "POST", body: stream });
+  assert.deepEqual(await readBody(request, { maxBytes: 4096 }), {
+    ok: false,
+    status: 413,
+    reason: "The request body is larger than 4096 bytes",
+  });
+  assert.equal(state.pulled, 100, "every chunk was read, so the stream ends cleanly");
 });
