@@ -268,18 +268,7 @@ export async function rawExchange(
     const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
     await conn.write(new TextEncoder().encode(head));
     if (bytes.length > 0) await conn.write(bytes);
-    const reading = (async () => {
-      const chunks: string[] = [];
-      const decoder = new TextDecoder();
-      const buffer = new Uint8Array(16 * 1024);
-      for (;;) {
-        const n = await conn.read(buffer).catch(() => null);
-        if (n === null) break;
-        chunks.push(decoder.decode(buffer.subarray(0, n), { stream: true }));
-      }
-      return chunks.join("");
-    })();
-    return await withDeadline(reading, ms, "the server to answer and close");
+    return await withDeadline(readUntilClosed(conn), ms, "the server to answer and close");
   } finally {
     try {
       conn.close();
@@ -290,4 +279,22 @@ export async function rawExchange(
 /** The status code of a raw HTTP/1.1 response. */
 export function rawStatus(response: string): number {
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
+}
+
+/** Everything `conn` sends until it is closed (or reset), as text. */
+export async function readUntilClosed(conn: Deno.Conn): Promise<string> {
+  const chunks: string[] = [];
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(16 * 1024);
+  for (;;) {
+    const n = await conn.read(buffer).catch(() => null);
+    if (n === null) return chunks.join("") + decoder.decode();
+    chunks.push(decoder.decode(buffer.subarray(0, n), { stream: true }));
+  }
+}
+
+/** The head of a request for the hook with the test secret, `length` bytes of JSON to follow. */
+export function hookHead(length: number): string {
+  return `POST /hooks/import HTTP/1.1\r\nHost: x\r\nAuthorization: ${TEST_SECRET}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
 }

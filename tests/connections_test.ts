@@ -6,10 +6,11 @@
 
 import assert from "node:assert/strict";
 import {
+  hookHead,
   makeHookRequest,
   rawStatus,
+  readUntilClosed,
   startTestServer,
-  TEST_SECRET,
   type TestServer,
   withDeadline,
 } from "./_test_utils.ts";
@@ -127,24 +128,14 @@ Deno.test("an authenticated body that stalls is answered 408 and its connection 
   const conn = await tlsConnect(server);
   try {
     const body = JSON.stringify(makeHookRequest({ login: "stall@example.com" }));
-    await conn.write(new TextEncoder().encode(
-      `POST /hooks/import HTTP/1.1\r\nHost: x\r\nAuthorization: ${TEST_SECRET}\r\n` +
-        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${
-          body.slice(0, 100)
-        }`,
-    ));
+    await conn.write(new TextEncoder().encode(hookHead(body.length) + body.slice(0, 100)));
     const started = performance.now();
-    const chunks: string[] = [];
-    const buffer = new Uint8Array(4096);
-    const reading = (async () => {
-      for (;;) {
-        const n = await conn.read(buffer).catch(() => null);
-        if (n === null) return performance.now() - started;
-        chunks.push(new TextDecoder().decode(buffer.subarray(0, n)));
-      }
-    })();
-    const ms = await withDeadline(reading, 5_000, "the 408 and the close");
-    assert.equal(rawStatus(chunks.join("")), 408, chunks.join(""));
+    const reading = readUntilClosed(conn).then((text) => ({
+      text,
+      ms: performance.now() - started,
+    }));
+    const { text, ms } = await withDeadline(reading, 5_000, "the 408 and the close");
+    assert.equal(rawStatus(text), 408, text);
     assert.ok(ms < 2_500, `answered and closed after ${ms} ms`);
     const stored = server.db().prepare("SELECT count(*) AS n FROM decisions").get();
     assert.equal(stored?.n, 0);

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { createSelfSignedCertificate } from "../lib/hook/dev_credentials.ts";
-import { makeHookRequest, makeTempDir, TEST_SECRET, withDeadline } from "./_test_utils.ts";
+import {
+  hookHead,
+  makeHookRequest,
+  makeTempDir,
+  readUntilClosed,
+  TEST_SECRET,
+  withDeadline,
+} from "./_test_utils.ts";
 
 /** The `start` task's own command line from deno.json, run with this Deno binary. */
 async function startCommand(): Promise<string[]> {
@@ -217,21 +224,8 @@ Deno.test("SIGTERM with a stalled body in flight exits within the drain time, an
   const conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [pair] });
   try {
     const body = JSON.stringify(makeHookRequest({ login: "stalled@example.com" }));
-    await conn.write(new TextEncoder().encode(
-      `POST /hooks/import HTTP/1.1\r\nHost: x\r\nAuthorization: ${TEST_SECRET}\r\n` +
-        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${
-          body.slice(0, 50)
-        }`,
-    ));
-    const exchange = (async () => {
-      const chunks: string[] = [];
-      const buffer = new Uint8Array(4096);
-      for (;;) {
-        const n = await conn.read(buffer).catch(() => null);
-        if (n === null) return chunks.join("");
-        chunks.push(new TextDecoder().decode(buffer.subarray(0, n)));
-      }
-    })();
+    await conn.write(new TextEncoder().encode(hookHead(body.length) + body.slice(0, 50)));
+    const exchange = readUntilClosed(conn);
     // Signalled once the request has reached the handler: its log line is written at the end,
     // so wait for the body deadline's answer instead, after SIGTERM.
     const t0 = performance.now();
