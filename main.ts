@@ -6,8 +6,9 @@
 
 import { CONFIG_VARIABLES, ConfigError, DATA_DIR, parseConfig } from "./lib/config.ts";
 import { createLogger, messageOf } from "./lib/log.ts";
-import { CONSOLE } from "./lib/admin/cli.ts";
-import { startService } from "./lib/hook/service.ts";
+import { CONSOLE, EXIT_USAGE, usageError } from "./lib/admin/cli.ts";
+import { StartError, startService } from "./lib/hook/service.ts";
+import { parseArgs } from "node:util";
 import { runSeed } from "./lib/admin/seed_command.ts";
 import { runSync, SYNC_VARIABLES } from "./lib/admin/sync_command.ts";
 import { REGISTER_VARIABLES, runRegister } from "./lib/admin/register_command.ts";
@@ -16,7 +17,7 @@ import { runAudit } from "./lib/admin/audit_command.ts";
 
 /** Subcommands: each reads only the environment variables it names. */
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
-  serve: () => serve(),
+  serve: (args) => serve(args),
   seed: (args) => runSeed(args, readEnv(["DB_PATH"])),
   sync: (args) => runSync(args, readEnv(SYNC_VARIABLES)),
   register: (args) => runRegister(args, readEnv(REGISTER_VARIABLES)),
@@ -35,22 +36,52 @@ export async function main(args: string[]): Promise<number> {
   return await run(rest);
 }
 
-async function serve(): Promise<number> {
+const SERVE_USAGE = `Usage: deno task start
+
+Serves the import hook over HTTPS. Every setting is an environment variable (see the README's
+Configuration): PORT, HOSTNAME, HOOK_AUTH_SECRET, HOOK_AUTH_HEADER, TLS_CERT_FILE, TLS_KEY_FILE,
+DB_PATH, OWNER_ATTRIBUTE, MIDDLE_NAME_ATTRIBUTE, RESOLUTION_STRATEGIES, GROUP_COMMIT_MAX,
+GROUP_COMMIT_WINDOW_MS, MAX_CONNECTIONS, HANDSHAKE_TIMEOUT_MS, REQUEST_TIMEOUT_MS,
+BODY_TIMEOUT_MS, IDLE_TIMEOUT_MS, DRAIN_TIMEOUT_MS.
+Signals: SIGTERM or SIGINT stop it (requests in flight are answered first).
+Exit codes: 0 stopped, 1 cannot start (one line names the setting), 2 bad arguments.`;
+
+async function serve(args: string[]): Promise<number> {
+  try {
+    const { values } = parseArgs({
+      args,
+      options: { help: { type: "boolean", short: "h" } },
+      allowPositionals: false,
+    });
+    if (values.help) {
+      CONSOLE.out(SERVE_USAGE);
+      return 0;
+    }
+  } catch (error) {
+    CONSOLE.err(
+      `${usageError(error)}: start takes no arguments; settings are environment variables`,
+    );
+    return EXIT_USAGE;
+  }
   const log = createLogger();
+  // A start that fails says so twice: one structured line in the log, one line for a person.
+  const cannotStart = (error: unknown, setting: string) => {
+    log.error("Cannot start", error, { setting });
+    CONSOLE.err(`Cannot start: ${messageOf(error)}`);
+    return 1;
+  };
   let config;
   try {
     config = parseConfig(readEnv(CONFIG_VARIABLES));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    CONSOLE.err(error.message);
-    return 1;
+    return cannotStart(error, /^Cannot read (\w+)/.exec(error.message)?.[1] ?? "configuration");
   }
   let service;
   try {
     service = await startService(config, { dataDir: DATA_DIR, log });
   } catch (error) {
-    CONSOLE.err(`Cannot start: ${messageOf(error)}`);
-    return 1;
+    return cannotStart(error, error instanceof StartError ? error.setting : "unknown");
   }
   let stopping = false;
   const stop = () => {

@@ -5,6 +5,7 @@
 
 import { join } from "node:path";
 import { createSelfSignedCertificate } from "../lib/hook/dev_credentials.ts";
+import { launch } from "../lib/launch.ts";
 
 /** Where benchmarks write; removed after each run unless asked to keep it. */
 export const BENCH_DIR = "data/bench-tmp";
@@ -13,17 +14,26 @@ export const BENCH_DIR = "data/bench-tmp";
 const TICKS_PER_SECOND = 100;
 
 /**
- * The argument list of a `deno.json` task (without the leading `deno`), so a benchmark runs the
- * very command `deno task NAME` runs, with its permissions.
+ * The argument list (without the leading `deno`) of the process `deno task NAME ...extra` runs
+ * with the settings `env`, with its permissions, so a benchmark measures and stops that very
+ * process: for a task that goes through lib/launch.ts, the command line the launcher derives.
  */
-export async function taskArgs(name: string): Promise<string[]> {
+export async function taskArgs(
+  name: string,
+  extra: readonly string[] = [],
+  env: Record<string, string> = {},
+): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile("deno.json"));
   const task = config.tasks?.[name];
   const command: unknown = typeof task === "string" ? task : task?.command;
   if (typeof command !== "string") throw new RangeError(`Cannot find task "${name}" in deno.json`);
   const [program, ...args] = command.trim().split(/\s+/);
   if (program !== "deno") throw new RangeError(`Cannot run task "${name}": it does not run deno`);
-  return args;
+  const launcher = args.indexOf("lib/launch.ts");
+  if (launcher === -1) return [...args, ...extra];
+  const [subcommand = "serve", ...given] = args.slice(launcher + 1);
+  const places = { cwd: Deno.cwd(), project: Deno.cwd() };
+  return launch(subcommand, [...given, ...extra], env, places).args;
 }
 
 /** The command line of `args` for the report, with the deno binary named `deno`. */

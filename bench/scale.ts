@@ -114,7 +114,7 @@ async function runTask(
   extra: string[],
   env: Record<string, string>,
 ): Promise<{ seconds: number; peakMiB: number; output: string; command: string }> {
-  const args = [...await taskArgs(name), ...extra];
+  const args = await taskArgs(name, extra, env);
   const started = performance.now();
   const child = new Deno.Command("deno", { args, env, stdout: "piped", stderr: "piped" }).spawn();
   let peak = 0;

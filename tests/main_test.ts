@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { createSelfSignedCertificate } from "../lib/hook/dev_credentials.ts";
+import { launch } from "../lib/launch.ts";
 import {
   hookHead,
   makeHookRequest,
@@ -10,13 +11,20 @@ import {
   withDeadline,
 } from "./_test_utils.ts";
 
-/** The `start` task's own command line from deno.json, run with this Deno binary. */
-async function startCommand(): Promise<string[]> {
+/**
+ * The command line the `start` task's launcher derives for `env`, run with this Deno binary:
+ * the test runs (and kills) the real service process itself.
+ */
+async function startCommand(env: Record<string, string> = {}): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
-  const [deno, ...args] = (config.tasks.start.command as string).split(" ");
-  assert.equal(deno, "deno");
-  return args;
+  assert.match(config.tasks.start.command, /^deno run .* lib\/launch\.ts serve$/);
+  return launch("serve", [], env, PROJECT).args;
 }
+
+const PROJECT = (() => {
+  const project = new URL("..", import.meta.url).pathname;
+  return { cwd: project, project };
+})();
 
 interface Started {
   readonly child: Deno.ChildProcess;
@@ -37,7 +45,17 @@ async function spawnService(
   const pair = await createSelfSignedCertificate();
   await Deno.writeTextFile(`${dir}/cert.pem`, pair.cert);
   await Deno.writeTextFile(`${dir}/key.pem`, pair.key);
-  const command = [Deno.execPath(), ...await startCommand()];
+  const env = {
+    ...options.env,
+    NO_COLOR: "1",
+    PORT: "0",
+    HOSTNAME: "127.0.0.1",
+    HOOK_AUTH_SECRET: TEST_SECRET,
+    DB_PATH: `${dir}/hook.db`,
+    TLS_CERT_FILE: `${dir}/cert.pem`,
+    TLS_KEY_FILE: `${dir}/key.pem`,
+  };
+  const command = [Deno.execPath(), ...await startCommand(env)];
   // With a limit on open files, a shell sets it and then becomes the service.
   const [program, ...args] = options.openFiles === undefined
     ? command
@@ -45,16 +63,7 @@ async function spawnService(
   const child = new Deno.Command(program!, {
     args,
     cwd: new URL("..", import.meta.url),
-    env: {
-      ...options.env,
-      NO_COLOR: "1",
-      PORT: "0",
-      HOSTNAME: "127.0.0.1",
-      HOOK_AUTH_SECRET: TEST_SECRET,
-      DB_PATH: `${dir}/hook.db`,
-      TLS_CERT_FILE: `${dir}/cert.pem`,
-      TLS_KEY_FILE: `${dir}/key.pem`,
-    },
+    env,
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -156,20 +165,89 @@ Deno.test("an answered decision survives kill -9 of the service", async () => {
   }
 });
 
-Deno.test("the start task refuses a bad setting with one line naming the variable", async () => {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: await startCommand(),
-    cwd: new URL("..", import.meta.url),
-    env: { NO_COLOR: "1", PORT: "84x3" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(output.code, 1);
-  assert.equal(
-    new TextDecoder().decode(output.stderr),
-    'Cannot read PORT: "84x3" is not a number\n',
-  );
-  assert.equal(new TextDecoder().decode(output.stdout), "");
+Deno.test("start-up failures are one line naming the setting, on stderr and in the structured log", async () => {
+  const dir = await makeTempDir();
+  const pair = await createSelfSignedCertificate();
+  const other = await createSelfSignedCertificate();
+  await Deno.writeTextFile(`${dir}/cert.pem`, pair.cert);
+  await Deno.writeTextFile(`${dir}/key.pem`, pair.key);
+  await Deno.writeTextFile(`${dir}/other-key.pem`, other.key);
+  await Deno.writeTextFile(`${dir}/not.pem`, "hello");
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const tls = { TLS_CERT_FILE: `${dir}/cert.pem`, TLS_KEY_FILE: `${dir}/key.pem` };
+  const base = { HOSTNAME: "127.0.0.1", PORT: "0", HOOK_AUTH_SECRET: TEST_SECRET, ...tls };
+  const cases: [Record<string, string>, string, RegExp][] = [
+    [{ PORT: "84x3" }, "PORT", /^Cannot start: Cannot read PORT: "84x3" is not a number$/],
+    [
+      { ...base, DB_PATH: `${dir}/missing/hook.db` },
+      "DB_PATH",
+      /^Cannot start: Cannot open DB_PATH ".*missing\/hook\.db": its directory does not exist$/,
+    ],
+    [
+      { ...base, PORT: String((busy.addr as Deno.NetAddr).port), DB_PATH: `${dir}/a.db` },
+      "PORT",
+      /^Cannot start: Cannot listen on PORT \d+: it is in use on 127\.0\.0\.1$/,
+    ],
+    [
+      { ...base, HOSTNAME: "no-such-host.invalid", DB_PATH: `${dir}/b.db` },
+      "HOSTNAME",
+      /^Cannot start: Cannot listen on HOSTNAME "no-such-host\.invalid": it cannot be resolved$/,
+    ],
+    [
+      { ...base, TLS_CERT_FILE: `${dir}/not.pem`, DB_PATH: `${dir}/c.db` },
+      "TLS_CERT_FILE",
+      /^Cannot start: Cannot use TLS_CERT_FILE ".*not\.pem": it holds no PEM certificate$/,
+    ],
+    [
+      { ...base, TLS_KEY_FILE: `${dir}/other-key.pem`, DB_PATH: `${dir}/d.db` },
+      "TLS_KEY_FILE",
+      /^Cannot start: Cannot use TLS_KEY_FILE ".*other-key\.pem": it does not match the certificate in TLS_CERT_FILE$/,
+    ],
+  ];
+  try {
+    for (const [env, setting, line] of cases) {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: await startCommand(env),
+        cwd: new URL("..", import.meta.url),
+        env: { NO_COLOR: "1", ...env },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.equal(output.code, 1, stderr);
+      assert.equal(stderr.split("\n").filter((l) => l !== "").length, 1, stderr);
+      assert.match(stderr.trim(), line);
+      const logged = new TextDecoder().decode(output.stdout).trim().split("\n").map((l) =>
+        JSON.parse(l)
+      );
+      const failure = logged.at(-1);
+      assert.deepEqual([failure.level, failure.msg, failure.setting], [
+        "error",
+        "Cannot start",
+        setting,
+      ]);
+    }
+  } finally {
+    busy.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the start task answers --help and refuses arguments it does not take", async () => {
+  const run = (args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: [...launch("serve", args, {}, PROJECT).args],
+      cwd: new URL("..", import.meta.url),
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const help = await run(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(new TextDecoder().decode(help.stdout), /^Usage: deno task start/);
+  const port = await run(["--port", "9999"]);
+  assert.equal(port.code, 2);
+  assert.match(new TextDecoder().decode(port.stderr), /^Unknown option '--port'/);
 });
 
 Deno.test("out of file descriptors, the service logs the accept errors, stays up and serves again", async () => {

@@ -37,7 +37,7 @@ Options:
   --middle-name-column NAME  Column with the middle name (default middleName)
   --app-id ID                The CSV app's Okta id, part of each user's owner key (default: the
                              one app id in the audit, else "${DEFAULT_APP_ID}")
-  --out FILE                 Write the whole plan to FILE (under ${DATA_DIR}/), or - for stdout
+  --out FILE                 Write the whole plan to FILE, or - for stdout
   --format csv|json          Plan format (default: from the --out extension, else csv)
   -h, --help                 Show this help
 
@@ -188,14 +188,6 @@ function parseArguments(args: string[]): Arguments | "help" {
   const format = values.format ?? formatOf(out);
   if (format !== "csv" && format !== "json") {
     throw new TypeError(`Option --format must be csv or json, got "${format}"`);
-  }
-  if (out !== undefined && out !== "" && out !== "-") {
-    if (Deno.permissions.querySync({ name: "write", path: out }).state !== "granted") {
-      throw new TypeError(
-        `Cannot write the plan to "${out}": the preview may write only under ${DATA_DIR}/ ` +
-          `(use --out ${DATA_DIR}/plan.csv, or --out - and redirect)`,
-      );
-    }
   }
   return {
     file: positionals[0]!,

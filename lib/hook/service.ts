@@ -61,12 +61,37 @@ export interface RunningService {
   readonly finished: Promise<void>;
 }
 
-/** Starts the service described by `config`. */
+/** The service cannot start: `setting` names what to fix, the message says why. */
+export class StartError extends Error {
+  override name = "StartError";
+  /** The environment variable (or directory) at fault. */
+  readonly setting: string;
+
+  constructor(setting: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.setting = setting;
+  }
+}
+
+/** Starts the service described by `config`; throws a {@link StartError} naming the setting. */
 export async function startService(
   config: Config,
   options: ServiceOptions,
 ): Promise<RunningService> {
   const { log } = options;
+  if (config.authSecrets === null || config.tls === null) {
+    try {
+      await Deno.mkdir(options.dataDir, { recursive: true });
+    } catch (error) {
+      throw new StartError(
+        "data directory",
+        `Cannot create the data directory "${options.dataDir}" for the generated credentials: ${
+          messageOf(error)
+        }`,
+        { cause: error },
+      );
+    }
+  }
   const secrets = config.authSecrets ?? [await devSecret(options)];
   const tls = config.tls === null ? await devCertificate(options) : await readTls(config.tls);
 
@@ -74,14 +99,15 @@ export async function startService(
   if (config.authSecrets === null) {
     await warnIfReadable(join(options.dataDir, DEV_FILES.secret), "the hook secret file", log);
   }
-  const store = await openDecisionStore({
-    dbPath: config.dbPath,
-    busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
-    answerDeadlineMs: ANSWER_DEADLINE_MS,
-    strategies: config.strategies,
-    groupCommitMax: config.groupCommitMax,
-    groupCommitWindowMs: config.groupCommitWindowMs,
-  }, { onError: (message, error) => log.error(message, error) });
+  const store = await openStore(config, () =>
+    openDecisionStore({
+      dbPath: config.dbPath,
+      busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
+      answerDeadlineMs: ANSWER_DEADLINE_MS,
+      strategies: config.strategies,
+      groupCommitMax: config.groupCommitMax,
+      groupCommitWindowMs: config.groupCommitWindowMs,
+    }, { onError: (message, error) => log.error(message, error) }));
   const refusals = refusalRecorder(store, log);
   // Set once the guard runs: the internal server sees every client from the guard.
   let peerOf: (internal: Deno.NetAddr) => string | null = () => null;
@@ -136,11 +162,11 @@ export async function startService(
       }, log);
     } catch (error) {
       await server.shutdown();
-      throw error;
+      throw listenError(error, config);
     }
   } catch (error) {
     await store.close();
-    throw error;
+    throw error instanceof StartError ? error : tlsError(error, config);
   }
   peerOf = guard.peerOf;
   guardHandling = guard.handling;
@@ -226,8 +252,85 @@ async function readSetting(path: string, variable: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (error) {
-    throw new Error(`Cannot read ${variable}: "${path}": ${messageOf(error)}`);
+    throw new StartError(variable, `Cannot read ${variable}: "${path}": ${messageOf(error)}`, {
+      cause: error,
+    });
   }
+}
+
+/** Opens the store, saying which setting to fix when it cannot be opened. */
+async function openStore(
+  config: Config,
+  open: () => Promise<DecisionStore>,
+): Promise<DecisionStore> {
+  try {
+    return await open();
+  } catch (error) {
+    const text = messageOf(error);
+    const why = /NotFound|No such file/.test(text)
+      ? "its directory does not exist"
+      : /PermissionDenied|Permission denied|readonly|unable to open/i.test(text)
+      ? "it cannot be created or opened here (is the directory writable by this user?)"
+      : text;
+    throw new StartError("DB_PATH", `Cannot open DB_PATH "${config.dbPath}": ${why}`, {
+      cause: error,
+    });
+  }
+}
+
+/** The setting at fault when the certificate and key cannot be served. */
+function tlsError(error: unknown, config: Config): StartError {
+  const text = messageOf(error);
+  const [setting, why] = /No certificates found/.test(text)
+    ? ["TLS_CERT_FILE", "holds no PEM certificate"]
+    : /No keys found/.test(text)
+    ? ["TLS_KEY_FILE", "holds no PEM private key"]
+    : /KeyMismatch|keys may not be consistent/.test(text)
+    ? ["TLS_KEY_FILE", "does not match the certificate in TLS_CERT_FILE"]
+    : ["TLS_CERT_FILE", `cannot be served: ${text}`];
+  const file = setting === "TLS_KEY_FILE" ? config.tls?.keyFile : config.tls?.certFile;
+  return new StartError(setting, `Cannot use ${setting} "${file ?? "(generated)"}": it ${why}`, {
+    cause: error,
+  });
+}
+
+/** The setting at fault when the public port cannot be opened. */
+function listenError(error: unknown, config: Config): StartError {
+  const { port, hostname } = config;
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return new StartError(
+      "PORT",
+      `Cannot listen on PORT ${port}: permission denied (a port below 1024 needs root or ` +
+        "CAP_NET_BIND_SERVICE, e.g. AmbientCapabilities= in the systemd unit)",
+      { cause: error },
+    );
+  }
+  if (error instanceof Deno.errors.AddrInUse) {
+    return new StartError("PORT", `Cannot listen on PORT ${port}: it is in use on ${hostname}`, {
+      cause: error,
+    });
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return new StartError(
+      "HOSTNAME",
+      `Cannot listen on HOSTNAME "${hostname}": not an address of this machine`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (error instanceof URIError || /lookup address|invalid host/.test(messageOf(error))) {
+    return new StartError(
+      "HOSTNAME",
+      `Cannot listen on HOSTNAME "${hostname}": it cannot be resolved`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return new StartError("PORT", `Cannot listen on ${hostname}:${port}: ${messageOf(error)}`, {
+    cause: error,
+  });
 }
 
 /**
