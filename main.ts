@@ -90,11 +90,20 @@ async function serve(args: string[]): Promise<number> {
     log.info("Stopping: finishing requests in flight");
     service.stop();
   };
+  // Certificate renewal hooks send HUP: load the new pair, keep serving.
+  const reload = () => void service.reloadCertificate();
+  // The launcher passes signals on; if it is gone (killed), nothing would: stop too.
+  const parent = Deno.ppid;
+  const orphaned = setInterval(() => Deno.ppid !== parent && stop(), 1000);
+  Deno.unrefTimer(orphaned);
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGHUP", reload);
   await service.finished;
+  clearInterval(orphaned);
   Deno.removeSignalListener("SIGTERM", stop);
   Deno.removeSignalListener("SIGINT", stop);
+  Deno.removeSignalListener("SIGHUP", reload);
   return 0;
 }
 

@@ -29,6 +29,8 @@ const PROJECT = (() => {
 interface Started {
   readonly child: Deno.ChildProcess;
   readonly lines: string[];
+  /** Resolves with the next log line that matches `pattern`. */
+  nextLine(pattern: RegExp): Promise<string>;
   readonly url: string;
   readonly client: Deno.HttpClient;
   readonly done: Promise<void>;
@@ -68,6 +70,9 @@ async function spawnService(
     stderr: "inherit",
   }).spawn();
   const lines: string[] = [];
+  const waiting: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const nextLine = (pattern: RegExp) =>
+    new Promise<string>((resolve) => waiting.push({ pattern, resolve }));
   const ready = Promise.withResolvers<string>();
   const done = (async () => {
     let buffer = "";
@@ -78,6 +83,10 @@ async function spawnService(
       for (const line of parts) {
         lines.push(line);
         if (line.includes('"msg":"Listening"')) ready.resolve(JSON.parse(line).url);
+        for (const w of waiting.filter((w) => w.pattern.test(line))) {
+          waiting.splice(waiting.indexOf(w), 1);
+          w.resolve(line);
+        }
       }
     }
     ready.reject(new Error(`The service exited before listening: ${lines.join("\n")}`));
@@ -85,7 +94,7 @@ async function spawnService(
   const listening = new URL(await withDeadline(ready.promise, 20_000, "the Listening line"));
   const client = Deno.createHttpClient({ caCerts: [pair.cert] });
   const url = `https://localhost:${listening.port}/hooks/import`;
-  return { child, lines, url, client, done };
+  return { child, lines, nextLine, url, client, done };
 }
 
 function post(started: Started, body: unknown): Promise<Response> {
@@ -320,6 +329,47 @@ Deno.test("SIGTERM with a stalled body in flight exits within the drain time, an
     try {
       conn.close();
     } catch { /* closed by the service */ }
+    started.client.close();
+    await started.done;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SIGHUP loads a renewed certificate without a restart", async () => {
+  const dir = await makeTempDir();
+  const started = await spawnService(dir);
+  const port = Number(new URL(started.url).port);
+  /** Whether a handshake trusting only `cert` succeeds: the service presents that one. */
+  const presents = async (cert: string) => {
+    try {
+      const conn = await Deno.connectTls({ hostname: "localhost", port, caCerts: [cert] });
+      await conn.handshake();
+      conn.close();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    const first = await Deno.readTextFile(`${dir}/cert.pem`);
+    assert.equal(await presents(first), true);
+    const renewed = await createSelfSignedCertificate();
+    // Written elsewhere and renamed into place, as renewal clients do; then the HUP.
+    await Deno.writeTextFile(`${dir}/cert.new`, renewed.cert);
+    await Deno.writeTextFile(`${dir}/key.new`, renewed.key);
+    await Deno.rename(`${dir}/key.new`, `${dir}/key.pem`);
+    await Deno.rename(`${dir}/cert.new`, `${dir}/cert.pem`);
+    const reloaded = started.nextLine(/Serving the new certificate/);
+    started.child.kill("SIGHUP");
+    await withDeadline(reloaded, 10_000, "the reload line");
+    assert.equal(await presents(renewed.cert), true);
+    assert.equal(await presents(first), false);
+    started.child.kill("SIGTERM");
+    assert.equal((await withDeadline(started.child.status, 20_000, "the service to exit")).code, 0);
+  } finally {
+    try {
+      started.child.kill("SIGKILL");
+    } catch { /* exited */ }
     started.client.close();
     await started.done;
     await Deno.remove(dir, { recursive: true });

@@ -68,6 +68,8 @@ export interface Guard {
   closeAll(): void;
   /** Resolves once no connection is open. */
   allClosed(): Promise<void>;
+  /** Resolves once no connection is open to the internal server on `port` (after a reload). */
+  noneTo(port: number): Promise<void>;
   /** Resolves when the accept loop has ended. */
   readonly finished: Promise<void>;
 }
@@ -140,6 +142,13 @@ export function startGuard(settings: GuardSettings, log: Logger): Guard {
       for (const connection of [...connections]) connection.close();
     },
     allClosed: () => connections.empty(),
+    async noneTo(port) {
+      while (true) {
+        const open = [...connections].filter((c) => c.upstreamPort === port);
+        if (open.length === 0) return;
+        await Promise.all(open.map((c) => c.closed));
+      }
+    },
     finished,
   };
 }
@@ -147,6 +156,10 @@ export function startGuard(settings: GuardSettings, log: Logger): Guard {
 /** A client connection, as the guard sees it. */
 interface Connection {
   readonly peer: string;
+  /** The internal server's port it was passed to, once connected. */
+  readonly upstreamPort: number | null;
+  /** Resolves when it is closed. */
+  readonly closed: Promise<void>;
   close(): void;
   /** Closes it soon if the server spoke last and no request of it is being handled. */
   drainIfQuiet(): void;
@@ -177,11 +190,18 @@ async function serveConnection(
     else clearTimeout(timer);
   };
 
+  const whenClosed = Promise.withResolvers<void>();
+  let upstreamPort: number | null = null;
   const connection: Connection = {
     peer: client.remoteAddr.hostname,
+    get upstreamPort() {
+      return upstreamPort;
+    },
+    closed: whenClosed.promise,
     close() {
       if (closed) return;
       closed = true;
+      whenClosed.resolve();
       clearTimeout(timer);
       connections.delete(connection);
       if (internalPort !== null) peers.delete(internalPort);
@@ -205,7 +225,8 @@ async function serveConnection(
   deadline(settings.handshakeTimeoutMs);
 
   try {
-    upstream = await Deno.connect({ hostname: "127.0.0.1", port: settings.upstreamPort() });
+    upstreamPort = settings.upstreamPort();
+    upstream = await Deno.connect({ hostname: "127.0.0.1", port: upstreamPort });
   } catch {
     return connection.close();
   }

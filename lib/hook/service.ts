@@ -53,6 +53,12 @@ export interface RunningService {
   flushRefusals(): Promise<void>;
   /** Client connections open now. */
   openConnections(): number;
+  /**
+   * Reads TLS_CERT_FILE and TLS_KEY_FILE again and serves the new pair to new connections;
+   * connections open now finish on the old one. Resolves `false` (and logs why) when the new
+   * pair cannot be used: the old one goes on serving.
+   */
+  reloadCertificate(): Promise<boolean>;
   /** Requests the handler is working on now. */
   requestsInFlight(): number;
   /** Resolves when the handler next begins a request. */
@@ -132,23 +138,27 @@ export async function startService(
   let server: InternalServer;
   let guard: Guard;
   try {
-    server = new InternalServer(() =>
-      Deno.serve(
-        {
-          hostname: "127.0.0.1",
-          port: 0,
-          cert: tls.cert,
-          key: tls.key,
-          onListen: () => {},
-          onError: (error) => {
-            log.error("Request failed outside the handler", error);
-            return new Response(null, { status: 500 });
+    server = new InternalServer(
+      (pair) =>
+        Deno.serve(
+          {
+            hostname: "127.0.0.1",
+            port: 0,
+            cert: pair.cert,
+            key: pair.key,
+            onListen: () => {},
+            onError: (error) => {
+              log.error("Request failed outside the handler", error);
+              return new Response(null, { status: 500 });
+            },
           },
-        },
-        inFlight.track(handler, (info, delta) => {
-          if ("hostname" in info.remoteAddr) guardHandling(info.remoteAddr, delta);
-        }),
-      ), log);
+          inFlight.track(handler, (info, delta) => {
+            if ("hostname" in info.remoteAddr) guardHandling(info.remoteAddr, delta);
+          }),
+        ),
+      tls,
+      log,
+    );
     try {
       guard = startGuard({
         hostname: config.hostname,
@@ -193,6 +203,9 @@ export async function startService(
       await server.shutdown();
       await finished;
     })();
+  if (config.tls !== null) {
+    watchCertificate(config.tls, () => reloadCertificate(config, server, guard, log), finished);
+  }
   const addr = guard.addr;
   log.info("Listening", {
     url: `https://${displayHost(addr.hostname)}:${addr.port}/hooks/import`,
@@ -208,6 +221,7 @@ export async function startService(
     finished,
     flushRefusals: refusals.flush,
     openConnections: guard.open,
+    reloadCertificate: () => reloadCertificate(config, server, guard, log),
     requestsInFlight: inFlight.count,
     nextRequest: inFlight.nextStart,
     stop,
@@ -339,18 +353,39 @@ function listenError(error: unknown, config: Config): StartError {
  * process. A new one listens on a new loopback port, which the guard reads for each connection.
  */
 class InternalServer {
-  readonly #start: () => Deno.HttpServer<Deno.NetAddr>;
+  readonly #start: (tls: TlsPair) => Deno.HttpServer<Deno.NetAddr>;
   readonly #log: Logger;
+  #tls: TlsPair;
   #server: Deno.HttpServer<Deno.NetAddr>;
+  /** Servers replaced by a reload, finishing their connections. */
+  readonly #retired = new Set<Deno.HttpServer<Deno.NetAddr>>();
   #stopping = false;
   readonly #stopped = Promise.withResolvers<void>();
 
   /** Starts the first server; throws as `Deno.serve` does. */
-  constructor(start: () => Deno.HttpServer<Deno.NetAddr>, log: Logger) {
+  constructor(start: (tls: TlsPair) => Deno.HttpServer<Deno.NetAddr>, tls: TlsPair, log: Logger) {
     this.#start = start;
     this.#log = log;
-    this.#server = start();
+    this.#tls = tls;
+    this.#server = start(tls);
     this.#watch();
+  }
+
+  /**
+   * Serves `tls` to new connections: a new server starts with it (a bad pair throws here, and
+   * the old one goes on); the old one keeps its connections until `drained` resolves, then stops.
+   */
+  reload(tls: TlsPair, drained: (port: number) => Promise<void>): void {
+    const next = this.#start(tls);
+    const old = this.#server;
+    this.#tls = tls;
+    this.#server = next;
+    this.#watch();
+    this.#retired.add(old);
+    void drained(old.addr.port).then(async () => {
+      await old.shutdown().catch(() => {});
+      this.#retired.delete(old);
+    });
   }
 
   /** The loopback port of the server running now. */
@@ -365,6 +400,7 @@ class InternalServer {
 
   async shutdown(): Promise<void> {
     this.#stopping = true;
+    await Promise.all([...this.#retired].map((old) => old.shutdown().catch(() => {})));
     await this.#server.shutdown().catch(() => {});
     await this.#stopped.promise;
   }
@@ -384,12 +420,81 @@ class InternalServer {
     for (let backoffMs = 10; !this.#stopping; backoffMs = Math.min(backoffMs * 2, 1000)) {
       await delay(backoffMs);
       try {
-        this.#server = this.#start();
+        this.#server = this.#start(this.#tls);
         this.#watch();
         return;
       } catch { /* still out of descriptors: wait longer */ }
     }
     this.#stopped.resolve();
+  }
+}
+
+/**
+ * Reloads when the certificate or key file changes (an ACME client renewing them), a moment
+ * after the last change so that both files are written. Renewals often replace the files, which
+ * ends a watch: it is set up again after each change.
+ */
+function watchCertificate(
+  files: { certFile: string; keyFile: string },
+  reload: () => Promise<boolean>,
+  until: Promise<void>,
+): void {
+  let stopped = false;
+  let watcher: Deno.FsWatcher | null = null;
+  void until.then(() => {
+    stopped = true;
+    watcher?.close();
+  });
+  void (async () => {
+    while (!stopped) {
+      let changed = false;
+      try {
+        watcher = Deno.watchFs([files.certFile, files.keyFile], { recursive: false });
+        for await (const event of watcher) {
+          if (event.kind === "access") continue;
+          changed = true;
+          break;
+        }
+        watcher.close();
+      } catch {
+        // A file is missing mid-renewal: look again shortly.
+      }
+      if (stopped) return;
+      await delay(500);
+      if (changed && !stopped) await reload();
+    }
+  })();
+}
+
+async function reloadCertificate(
+  config: Config,
+  server: InternalServer,
+  guard: Guard,
+  log: Logger,
+): Promise<boolean> {
+  if (config.tls === null) {
+    log.warn("Not reloading: the service uses the generated development certificate", {
+      hint: "set TLS_CERT_FILE and TLS_KEY_FILE",
+    });
+    return false;
+  }
+  try {
+    const pair = await readTls(config.tls);
+    try {
+      server.reload(pair, (port) => guard.noneTo(port));
+    } catch (error) {
+      throw tlsError(error, config);
+    }
+    log.info("Serving the new certificate to new connections", {
+      cert: config.tls.certFile,
+      key: config.tls.keyFile,
+    });
+    return true;
+  } catch (error) {
+    log.error("Cannot load the new certificate; the old one goes on serving", error, {
+      setting: error instanceof StartError ? error.setting : "TLS_CERT_FILE",
+    });
+    return false;
   }
 }
 

@@ -157,3 +157,71 @@ Deno.test("startService() warns when the TLS key or the database can be read by 
     ]);
   });
 });
+
+Deno.test("reloadCertificate() serves a new pair to new connections, keeps the old on a bad one, and no request fails", async () => {
+  await withTempDir("service-", async (dir) => {
+    const first = await createSelfSignedCertificate();
+    const second = await createSelfSignedCertificate();
+    await Deno.writeTextFile(`${dir}/cert.pem`, first.cert);
+    await Deno.writeTextFile(`${dir}/key.pem`, first.key);
+    const env = {
+      HOOK_AUTH_SECRET: TEST_SECRET,
+      TLS_CERT_FILE: `${dir}/cert.pem`,
+      TLS_KEY_FILE: `${dir}/key.pem`,
+    };
+    const errors: string[] = [];
+    const log = { ...silentLogger, error: (message: string) => errors.push(message) };
+    const service = await startService(config(dir, env), { dataDir: dir, log });
+    /** Whether a new handshake trusting only `cert` succeeds: the server presents that one. */
+    const presents = async (cert: string) => {
+      try {
+        const conn = await Deno.connectTls({
+          hostname: "localhost",
+          port: service.addr.port,
+          caCerts: [cert],
+        });
+        await conn.handshake();
+        conn.close();
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // A keep-alive client on the old certificate, busy the whole time.
+    const client = Deno.createHttpClient({ caCerts: [first.cert, second.cert] });
+    let running = true;
+    const statuses: number[] = [];
+    const load = (async () => {
+      for (let i = 0; running; i++) {
+        const response = await fetch(`https://localhost:${service.addr.port}/hooks/import`, {
+          client,
+          method: "POST",
+          headers: { authorization: TEST_SECRET, "content-type": "application/json" },
+          body: JSON.stringify(makeHookRequest({ login: `reload${i}@example.com` })),
+        });
+        statuses.push(response.status);
+        await response.body?.cancel();
+      }
+    })();
+    try {
+      assert.equal(await presents(first.cert), true);
+      await Deno.writeTextFile(`${dir}/cert.pem`, "not a certificate");
+      assert.equal(await service.reloadCertificate(), false);
+      assert.deepEqual(errors, ["Cannot load the new certificate; the old one goes on serving"]);
+      assert.equal(await presents(first.cert), true);
+
+      await Deno.writeTextFile(`${dir}/cert.pem`, second.cert);
+      await Deno.writeTextFile(`${dir}/key.pem`, second.key);
+      assert.equal(await service.reloadCertificate(), true);
+      assert.equal(await presents(second.cert), true);
+      assert.equal(await presents(first.cert), false);
+    } finally {
+      running = false;
+      await load;
+      client.close();
+      await service.stop();
+    }
+    assert.ok(statuses.length > 0);
+    assert.deepEqual([...new Set(statuses)], [204]);
+  });
+});
