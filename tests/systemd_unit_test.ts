@@ -1,0 +1,155 @@
+/**
+ * deploy/okta-import-hook.service, checked as systemd would and run as written: its paths moved
+ * to this checkout and a temporary directory, its ExecStart run as a non-root user created for
+ * the test (and removed after), with the unit's environment and umask.
+ */
+
+import assert from "node:assert/strict";
+import { createSelfSignedCertificate } from "../lib/hook/dev_credentials.ts";
+import { makeTempDir, TEST_SECRET, withDeadline } from "./_test_utils.ts";
+
+const PROJECT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const UNIT = new URL("../deploy/okta-import-hook.service", import.meta.url);
+
+async function run(program: string, args: string[], input = ""): Promise<string> {
+  const child = new Deno.Command(program, {
+    args,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  const output = await child.output();
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, `${program} ${args.join(" ")}: ${text}`);
+  return text.trim();
+}
+
+/** The unit with its install paths moved: the code to this checkout, Deno to this one. */
+async function localUnit(): Promise<string> {
+  const deno = await Deno.realPath(Deno.execPath());
+  return (await Deno.readTextFile(UNIT))
+    .replaceAll("/opt/okta-import-hook/tools/deno", deno)
+    .replaceAll("/opt/okta-import-hook", PROJECT);
+}
+
+/** `Key=value` lines of the unit's [Service] section, in order. */
+function service(unit: string, key: string): string[] {
+  const section = unit.slice(unit.indexOf("[Service]"), unit.indexOf("[Install]"));
+  return section.split("\n").filter((line) => line.startsWith(`${key}=`)).map((line) =>
+    line.slice(key.length + 1)
+  );
+}
+
+Deno.test("systemd-analyze verify accepts the unit", async () => {
+  const dir = await makeTempDir("unit-");
+  try {
+    await Deno.writeTextFile(`${dir}/okta-import-hook.service`, await localUnit());
+    const output = await new Deno.Command("systemd-analyze", {
+      args: ["verify", `${dir}/okta-import-hook.service`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, text);
+    assert.equal(text.trim(), "", text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the unit's ExecStart, run as written by a non-root user, serves /healthz 200", async () => {
+  const unit = await localUnit();
+  assert.deepEqual(service(unit, "User"), ["okta-hook"]);
+  assert.ok(service(unit, "NoNewPrivileges").includes("yes"));
+  assert.deepEqual(service(unit, "ExecReload"), ["/bin/kill -HUP $MAINPID"]);
+  const user = `okta-hook-test-${Math.floor(Math.random() * 1e6)}`;
+  const root = await run("mktemp", ["-d", "/tmp/okta-hook-unit-XXXXXX"]);
+  await run("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user]);
+  try {
+    const uid = await run("id", ["-u", user]);
+    const gid = await run("id", ["-g", user]);
+    // What the unit's StateDirectory=, CacheDirectory= and /etc give the service, in one place.
+    const pair = await createSelfSignedCertificate();
+    await run("mkdir", ["-p", `${root}/state`, `${root}/etc`, `${root}/cache/deno`]);
+    await run("sh", ["-c", `cat > ${root}/etc/cert.pem`], pair.cert);
+    await run("sh", ["-c", `cat > ${root}/etc/key.pem`], pair.key);
+    // Deno's package cache, as the first start would have filled CacheDirectory.
+    const info = JSON.parse(await run(Deno.execPath(), ["info", "--json"]));
+    await run("cp", ["-r", `${info.denoDir}/npm`, `${root}/cache/deno/npm`]);
+    await run("chown", ["-R", `${uid}:${gid}`, root]);
+    await run("chmod", ["700", `${root}/state`]);
+
+    const env: Record<string, string> = {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOOK_AUTH_SECRET: TEST_SECRET, // from the EnvironmentFile in production
+      HOSTNAME: "127.0.0.1",
+      PORT: "0",
+    };
+    for (const line of service(unit, "Environment")) {
+      const [name, value] = line.split("=", 2) as [string, string];
+      env[name] = value
+        .replace("/var/lib/okta-import-hook", `${root}/state`)
+        .replace("/etc/okta-import-hook", `${root}/etc`)
+        .replace("/var/cache/okta-import-hook", `${root}/cache`);
+    }
+    const [execStart] = service(unit, "ExecStart");
+    const [umask] = service(unit, "UMask");
+    const [workingDirectory] = service(unit, "WorkingDirectory");
+    assert.equal(workingDirectory, PROJECT);
+    const child = new Deno.Command("setpriv", {
+      args: [
+        `--reuid=${uid}`,
+        `--regid=${gid}`,
+        "--clear-groups",
+        "--no-new-privs",
+        "sh",
+        "-c",
+        `umask ${umask} && exec ${execStart}`,
+      ],
+      cwd: workingDirectory,
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const lines: string[] = [];
+    const listening = Promise.withResolvers<string>();
+    const reading = (async () => {
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        for (const line of chunk.split("\n")) {
+          lines.push(line);
+          if (line.includes('"msg":"Listening"')) listening.resolve(JSON.parse(line).url);
+        }
+      }
+      listening.reject(new Error(`no Listening line: ${lines.join("\n")}`));
+    })();
+    const stderr = new Response(child.stderr).text();
+    try {
+      const url = new URL(await withDeadline(listening.promise, 60_000, "the Listening line"));
+      const client = Deno.createHttpClient({ caCerts: [pair.cert] });
+      try {
+        const health = await fetch(`https://localhost:${url.port}/healthz`, { client });
+        assert.equal(health.status, 200);
+        assert.deepEqual(await health.json(), { status: "ok" });
+      } finally {
+        client.close();
+      }
+      // The database went to the state directory, owned by the service's user, mode 0600.
+      assert.match(
+        await run("stat", ["-c", "%u %a", `${root}/state/hook.db`]),
+        new RegExp(`^${uid} 600$`),
+      );
+    } finally {
+      child.kill("SIGTERM"); // what systemd sends to the main process on stop
+      const status = await withDeadline(child.status, 30_000, "the service to stop");
+      await reading.catch(() => {});
+      assert.equal(status.code, 0, await stderr);
+    }
+  } finally {
+    await run("userdel", [user]).catch(() => {});
+    await run("rm", ["-rf", root]);
+  }
+});
