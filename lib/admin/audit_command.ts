@@ -141,18 +141,47 @@ function runSummary(args: string[], ctx: Context): number {
   });
 }
 
-/** The summary as lines: one block per job, then the refused requests. */
+/**
+ * The summary as lines: what needs a person first (refused requests: a wrong secret switches the
+ * hook off for a whole import; unresolved decisions), then one block per job.
+ */
 export function summaryText(
   jobs: readonly JobSummary[],
   rejections: readonly { status: number; rejections: number; last_at: string }[],
   jobId?: string,
 ): string[] {
   const lines: string[] = [];
+  if (jobId === undefined) {
+    const total = rejections.reduce((sum, r) => sum + r.rejections, 0);
+    if (total === 0) lines.push("Refused requests: none");
+    else {
+      const last = rejections.map((r) => r.last_at).sort().at(-1);
+      const each = rejections.map((r) => `${r.rejections} with ${r.status}`).join(", ");
+      lines.push(`Refused requests: ${total} (${each}), last ${last}`);
+      if (rejections.some((r) => r.status === 401 || r.status === 403)) {
+        lines.push(
+          "  Refused for their credentials: if these came from Okta, its hook secret or header " +
+            "does not match HOOK_AUTH_SECRET / HOOK_AUTH_HEADER, and Okta imported those users " +
+            "without de-duplication",
+        );
+      }
+    }
+    const unresolved = jobs.reduce((sum, job) => sum + job.unresolved, 0);
+    if (unresolved > 0) {
+      lines.push(
+        `Unresolved: ${plural(unresolved, "decision")} ${
+          unresolved === 1 ? "needs" : "need"
+        } a person ` +
+          "(deno task audit list --outcome unresolved)",
+      );
+    }
+    if (jobs.length > 0) lines.push("");
+  }
   if (jobs.length === 0) {
     lines.push(jobId === undefined ? "No decisions recorded" : `No decisions for job "${jobId}"`);
   }
-  for (const job of jobs) {
-    if (lines.length > 0) lines.push("");
+  jobs.forEach((job, i) => {
+    if (i > 0) lines.push("");
     const app = job.app_ids === null ? "" : ` (app ${job.app_ids})`;
     lines.push(`Job ${job.job_id ?? "(none)"}${app}`);
     lines.push(`  first ${job.first_at}, last ${job.last_at}`);
@@ -169,17 +198,7 @@ export function summaryText(
           `numeric_suffix ${job.numeric_suffix}${reused}`,
       );
     }
-  }
-  if (jobId === undefined && jobs.length > 0) lines.push("");
-  if (jobId === undefined) {
-    const total = rejections.reduce((sum, r) => sum + r.rejections, 0);
-    if (total === 0) lines.push("Refused requests: none");
-    else {
-      const last = rejections.map((r) => r.last_at).sort().at(-1);
-      const each = rejections.map((r) => `${r.rejections} with ${r.status}`).join(", ");
-      lines.push(`Refused requests: ${total} (${each}), last ${last}`);
-    }
-  }
+  });
   return lines;
 }
 

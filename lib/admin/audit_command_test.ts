@@ -28,7 +28,11 @@ Deno.test("deno task audit summary tells what each import job did, and never wri
     assert.deepEqual([result.code, result.stderr], [0, ""]);
     assert.equal(
       result.stdout,
-      `Job ijNight (app 0oaCsvApp)
+      `Refused requests: 1 (1 with 401), last 2025-11-01T00:59:00.000Z
+  Refused for their credentials: if these came from Okta, its hook secret or header does not match HOOK_AUTH_SECRET / HOOK_AUTH_HEADER, and Okta imported those users without de-duplication
+Unresolved: 1 decision needs a person (deno task audit list --outcome unresolved)
+
+Job ijNight (app 0oaCsvApp)
   first 2026-03-02T01:00:00.000Z, last 2026-03-02T01:00:02.000Z
   3 decisions: 1 unchanged, 1 resolved, 1 unresolved, 0 skipped
   resolved by middle_name 1, middle_initial 0, numeric_suffix 0
@@ -36,8 +40,6 @@ Deno.test("deno task audit summary tells what each import job did, and never wri
 Job ijOld (app 0oaCsvApp)
   first 2025-11-01T01:00:00.000Z, last 2025-11-01T01:00:00.000Z
   1 decision: 1 unchanged, 0 resolved, 0 unresolved, 0 skipped
-
-Refused requests: 1 (1 with 401), last 2025-11-01T00:59:00.000Z
 `,
     );
     const csv = await runTask("audit", ["summary", "--job", "ijOld", "--format", "csv"], env);
