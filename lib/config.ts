@@ -3,6 +3,8 @@
  * down. Nothing else in the service reads the environment.
  */
 
+import { type AddressBlock, parseBlock } from "./addresses.ts";
+
 /** Resolution strategies, in the order they may be tried. */
 export const STRATEGY_NAMES = ["middle_name", "middle_initial", "numeric_suffix"] as const;
 /** One way of building a new login for a user whose login is taken. */
@@ -28,6 +30,9 @@ export const CONFIG_VARIABLES = [
   "BODY_TIMEOUT_MS",
   "IDLE_TIMEOUT_MS",
   "DRAIN_TIMEOUT_MS",
+  "TLS",
+  "ALLOW_PLAIN_HTTP",
+  "TRUSTED_PROXIES",
 ] as const;
 
 /** Raw values as read from the environment. */
@@ -45,6 +50,10 @@ export interface Config {
   readonly authHeader: string;
   /** PEM certificate and key files; `null` means "use the generated development certificate". */
   readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
+  /** `TLS=off`: plain HTTP, for a TLS-terminating proxy in front. */
+  readonly plainHttp: boolean;
+  /** Proxies whose `X-Forwarded-For` is believed (addresses and CIDR blocks). */
+  readonly trustedProxies: readonly AddressBlock[];
   /** SQLite database file. */
   readonly dbPath: string;
   /** App user profile attribute holding the user's unique id in the source app. */
@@ -100,9 +109,12 @@ export function parseConfig(env: RawEnv): Config {
     const given = certFile === undefined ? "TLS_KEY_FILE" : "TLS_CERT_FILE";
     throw new ConfigError(`Cannot read ${missing}: it must be set when ${given} is set`);
   }
+  const hostname = optional(env, "HOSTNAME") ?? "0.0.0.0";
   return {
     port: integer(env, "PORT", 8443, 0, 65535),
-    hostname: optional(env, "HOSTNAME") ?? "0.0.0.0",
+    hostname,
+    plainHttp: plainHttp(env, hostname),
+    trustedProxies: trustedProxies(env),
     authSecrets: secrets(env),
     authHeader: matching(env, "HOOK_AUTH_HEADER", "Authorization", HEADER_NAME, "a header name"),
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : null,
@@ -127,6 +139,39 @@ export function parseConfig(env: RawEnv): Config {
       drainTimeoutMs: integer(env, "DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
     },
   };
+}
+
+function plainHttp(env: RawEnv, hostname: string): boolean {
+  const tls = optional(env, "TLS")?.toLowerCase() ?? "on";
+  if (tls !== "on" && tls !== "off") {
+    throw new ConfigError(`Cannot read TLS: "${tls}" is not on or off`);
+  }
+  if (tls === "on") return false;
+  const allow = optional(env, "ALLOW_PLAIN_HTTP")?.toLowerCase();
+  const loopback = hostname === "localhost" || hostname === "::1" || /^127\./.test(hostname);
+  if (!loopback && allow !== "yes") {
+    throw new ConfigError(
+      `Cannot read TLS: "off" serves plain HTTP, which HOSTNAME "${hostname}" would expose; ` +
+        "bind a loopback HOSTNAME, or set ALLOW_PLAIN_HTTP=yes when only the proxy can reach it",
+    );
+  }
+  return true;
+}
+
+function trustedProxies(env: RawEnv): AddressBlock[] {
+  const text = optional(env, "TRUSTED_PROXIES");
+  if (text === undefined) return [];
+  return text.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "").map(
+    (entry) => {
+      const block = parseBlock(entry);
+      if (block === null) {
+        throw new ConfigError(
+          `Cannot read TRUSTED_PROXIES: "${entry}" is not an address or a CIDR block`,
+        );
+      }
+      return block;
+    },
+  );
 }
 
 function optional(env: RawEnv, name: keyof RawEnv): string | undefined {

@@ -24,6 +24,8 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
   assert.deepEqual(parseConfig({}), {
     port: 8443,
     hostname: "0.0.0.0",
+    plainHttp: false,
+    trustedProxies: [],
     authSecrets: null,
     authHeader: "Authorization",
     tls: null,
@@ -75,6 +77,8 @@ Deno.test("parseConfig() reads every variable, trimmed", () => {
     {
       port: 9443,
       hostname: "127.0.0.1",
+      plainHttp: false,
+      trustedProxies: [],
       authSecrets: ["0123456789abcdef"],
       authHeader: "X-Okta-Secret",
       tls: { certFile: "/etc/tls/cert.pem", keyFile: "/etc/tls/key.pem" },
@@ -247,5 +251,24 @@ Deno.test("parseConfig() refuses a HOOK_AUTH_SECRET that holds no secret", () =>
     () => parseConfig({ HOOK_AUTH_SECRET: " , ," }),
     (error: unknown) =>
       error instanceof ConfigError && error.message.startsWith("Cannot read HOOK_AUTH_SECRET: "),
+  );
+});
+
+Deno.test("parseConfig() allows TLS=off only on loopback or with ALLOW_PLAIN_HTTP=yes", () => {
+  assert.equal(parseConfig({ TLS: "off", HOSTNAME: "127.0.0.1" }).plainHttp, true);
+  assert.equal(parseConfig({ TLS: "OFF", HOSTNAME: "::1" }).plainHttp, true);
+  assert.equal(parseConfig({ TLS: "off", ALLOW_PLAIN_HTTP: "yes" }).plainHttp, true);
+  assert.throws(
+    () => parseConfig({ TLS: "off" }),
+    /^ConfigError: Cannot read TLS: "off" serves plain HTTP/,
+  );
+  assertConfigError({ TLS: "maybe" }, 'Cannot read TLS: "maybe" is not on or off');
+});
+
+Deno.test("parseConfig() reads TRUSTED_PROXIES as addresses and CIDR blocks, naming a bad one", () => {
+  assert.equal(parseConfig({ TRUSTED_PROXIES: "10.0.0.0/8, ::1" }).trustedProxies.length, 2);
+  assertConfigError(
+    { TRUSTED_PROXIES: "10.0.0.0/8,proxy.example" },
+    'Cannot read TRUSTED_PROXIES: "proxy.example" is not an address or a CIDR block',
   );
 });

@@ -224,3 +224,38 @@ Deno.test("over HTTP/2 a refused 20 MB body gets a clean 413, and a refused secr
     await server.close();
   }
 });
+
+Deno.test("behind a TLS-terminating proxy: plain HTTP on loopback, the client's address from trusted hops only", async () => {
+  const server = await startTestServer({ env: { TLS: "off", TRUSTED_PROXIES: "127.0.0.1" } });
+  try {
+    const base = `http://127.0.0.1:${server.service.addr.port}`;
+    const health = await fetch(`${base}/healthz`);
+    assert.equal(health.status, 200);
+    await health.body?.cancel();
+    const body = JSON.stringify(makeHookRequest({ login: "proxied@example.com" }));
+    const refused = await fetch(`${base}/hooks/import`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-forwarded-for": "203.0.113.66, 198.51.100.7",
+      },
+      body,
+    });
+    assert.equal(refused.status, 401);
+    await refused.body?.cancel();
+    await server.service.flushRefusals();
+    const rows = server.db().prepare("SELECT remote_addr FROM rejections").all();
+    // The proxy (127.0.0.1, trusted) says it got the request from 198.51.100.7; that address
+    // is not trusted, so what it claims (203.0.113.66) is not believed.
+    assert.deepEqual(rows.map((r) => r.remote_addr), ["198.51.100.7"]);
+    const ok = await fetch(`${base}/hooks/import`, {
+      method: "POST",
+      headers: { authorization: TEST_SECRET, "content-type": "application/json" },
+      body,
+    });
+    assert.equal(ok.status, 204);
+    await ok.body?.cancel();
+  } finally {
+    await server.close();
+  }
+});

@@ -7,6 +7,7 @@
 import type { RejectionRecord } from "../decision/audit.ts";
 import type { AuthCheck } from "./auth.ts";
 import { CommitError, type DecisionStore } from "../store/decision_store.ts";
+import { type AddressBlock, clientAddress } from "../addresses.ts";
 import { readHookEvent, textProblem } from "../decision/hook_event.ts";
 import { type BodyProblem, parseHookRequest } from "../decision/hook_schema.ts";
 import type { LogFields, Logger } from "../log.ts";
@@ -48,6 +49,8 @@ export interface HandlerDeps {
   readonly countRefusal?: (record: RejectionRecord) => void;
   /** The client behind a connection from the connection guard, by that connection's address. */
   readonly peerOf?: (internal: Deno.NetAddr) => string | null;
+  /** Proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES). */
+  readonly trustedProxies?: readonly AddressBlock[];
 }
 
 /** A request handler for `Deno.serve`. */
@@ -209,7 +212,7 @@ async function reject(
     receivedAt: ctx.received.toISOString(),
     status: reply.status,
     reason,
-    remoteAddr: remoteAddress(deps, ctx.info),
+    remoteAddr: remoteAddress(deps, ctx.request, ctx.info),
     method: cut(ctx.request.method),
     path: cut(ctx.path),
     eventId,
@@ -262,9 +265,14 @@ export function requestPath(request: Request): string {
  * The client's address: the one behind the guard's connection when the request came through it,
  * else the socket's peer.
  */
-function remoteAddress(deps: HandlerDeps, info: Deno.ServeHandlerInfo): string | null {
+function remoteAddress(
+  deps: HandlerDeps,
+  request: Request,
+  info: Deno.ServeHandlerInfo,
+): string | null {
   if (!("hostname" in info.remoteAddr)) return null;
-  return deps.peerOf?.(info.remoteAddr) ?? info.remoteAddr.hostname;
+  const peer = deps.peerOf?.(info.remoteAddr) ?? info.remoteAddr.hostname;
+  return clientAddress(peer, request.headers.get("x-forwarded-for"), deps.trustedProxies ?? []);
 }
 
 /** Longest method or path logged or recorded; longer ones are cut. */

@@ -45,7 +45,7 @@ export interface ServiceOptions {
 export interface RunningService {
   /** The bound address (the real port when the config asked for port 0). */
   readonly addr: Deno.NetAddr;
-  /** The certificate served, PEM, so local clients can trust it. */
+  /** The certificate served, PEM, so local clients can trust it ("" with `TLS=off`). */
   readonly certificate: string;
   /** Stops accepting, lets requests in flight finish, commits, closes the database. */
   stop(): Promise<void>;
@@ -85,7 +85,8 @@ export async function startService(
   options: ServiceOptions,
 ): Promise<RunningService> {
   const { log } = options;
-  if (config.authSecrets === null || config.tls === null) {
+  const generatedCertificate = config.tls === null && !config.plainHttp;
+  if (config.authSecrets === null || generatedCertificate) {
     try {
       await Deno.mkdir(options.dataDir, { recursive: true });
     } catch (error) {
@@ -99,9 +100,15 @@ export async function startService(
     }
   }
   const secrets = config.authSecrets ?? [await devSecret(options)];
-  const tls = config.tls === null ? await devCertificate(options) : await readTls(config.tls);
+  const tls = config.plainHttp
+    ? null
+    : config.tls === null
+    ? await devCertificate(options)
+    : await readTls(config.tls);
 
-  if (config.tls !== null) await warnIfReadable(config.tls.keyFile, "TLS_KEY_FILE", log);
+  if (config.tls !== null && !config.plainHttp) {
+    await warnIfReadable(config.tls.keyFile, "TLS_KEY_FILE", log);
+  }
   if (config.authSecrets === null) {
     await warnIfReadable(join(options.dataDir, DEV_FILES.secret), "the hook secret file", log);
   }
@@ -122,6 +129,7 @@ export async function startService(
     peerOf: (internal) => peerOf(internal),
     countRefusal: refusals.count,
     checkAuth: createAuthCheck(secrets, config.authHeader),
+    trustedProxies: config.trustedProxies,
     authHeader: config.authHeader,
     store,
     ownerAttribute: config.ownerAttribute,
@@ -144,8 +152,7 @@ export async function startService(
           {
             hostname: "127.0.0.1",
             port: 0,
-            cert: pair.cert,
-            key: pair.key,
+            ...(pair === null ? {} : { cert: pair.cert, key: pair.key }),
             onListen: () => {},
             onError: (error) => {
               log.error("Request failed outside the handler", error);
@@ -203,12 +210,15 @@ export async function startService(
       await server.shutdown();
       await finished;
     })();
-  if (config.tls !== null) {
+  if (config.tls !== null && !config.plainHttp) {
     watchCertificate(config.tls, () => reloadCertificate(config, server, guard, log), finished);
   }
   const addr = guard.addr;
   log.info("Listening", {
-    url: `https://${displayHost(addr.hostname)}:${addr.port}/hooks/import`,
+    url: `${config.plainHttp ? "http" : "https"}://${
+      displayHost(addr.hostname)
+    }:${addr.port}/hooks/import`,
+    tls: config.plainHttp ? "off: a proxy in front terminates TLS" : "on",
     db: config.dbPath,
     authHeader: config.authHeader,
     secrets: secrets.length,
@@ -217,7 +227,7 @@ export async function startService(
   });
   return {
     addr,
-    certificate: tls.cert,
+    certificate: tls?.cert ?? "",
     finished,
     flushRefusals: refusals.flush,
     openConnections: guard.open,
@@ -353,9 +363,9 @@ function listenError(error: unknown, config: Config): StartError {
  * process. A new one listens on a new loopback port, which the guard reads for each connection.
  */
 class InternalServer {
-  readonly #start: (tls: TlsPair) => Deno.HttpServer<Deno.NetAddr>;
+  readonly #start: (tls: TlsPair | null) => Deno.HttpServer<Deno.NetAddr>;
   readonly #log: Logger;
-  #tls: TlsPair;
+  #tls: TlsPair | null;
   #server: Deno.HttpServer<Deno.NetAddr>;
   /** Servers replaced by a reload, finishing their connections. */
   readonly #retired = new Set<Deno.HttpServer<Deno.NetAddr>>();
@@ -363,7 +373,11 @@ class InternalServer {
   readonly #stopped = Promise.withResolvers<void>();
 
   /** Starts the first server; throws as `Deno.serve` does. */
-  constructor(start: (tls: TlsPair) => Deno.HttpServer<Deno.NetAddr>, tls: TlsPair, log: Logger) {
+  constructor(
+    start: (tls: TlsPair | null) => Deno.HttpServer<Deno.NetAddr>,
+    tls: TlsPair | null,
+    log: Logger,
+  ) {
     this.#start = start;
     this.#log = log;
     this.#tls = tls;
@@ -472,8 +486,8 @@ async function reloadCertificate(
   guard: Guard,
   log: Logger,
 ): Promise<boolean> {
-  if (config.tls === null) {
-    log.warn("Not reloading: the service uses the generated development certificate", {
+  if (config.tls === null || config.plainHttp) {
+    log.warn("Not reloading: the service has no certificate files (generated, or TLS=off)", {
       hint: "set TLS_CERT_FILE and TLS_KEY_FILE",
     });
     return false;
