@@ -22,6 +22,7 @@ if (port === undefined || certFile === undefined || keyFile === undefined || !se
 const unchanged: Decided = {
   reply: { status: 204, body: null },
   outcome: "unchanged",
+  strategy: null,
   replayed: false,
 };
 const handler = createHandler({

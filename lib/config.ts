@@ -33,6 +33,8 @@ export const CONFIG_VARIABLES = [
   "TLS",
   "ALLOW_PLAIN_HTTP",
   "TRUSTED_PROXIES",
+  "METRICS_PORT",
+  "METRICS_HOSTNAME",
 ] as const;
 
 /** Raw values as read from the environment. */
@@ -52,6 +54,8 @@ export interface Config {
   readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
   /** `TLS=off`: plain HTTP, for a TLS-terminating proxy in front. */
   readonly plainHttp: boolean;
+  /** The metrics listener (`METRICS_PORT`), or `null` for none. */
+  readonly metrics: { readonly hostname: string; readonly port: number } | null;
   /** Proxies whose `X-Forwarded-For` is believed (addresses and CIDR blocks). */
   readonly trustedProxies: readonly AddressBlock[];
   /** SQLite database file. */
@@ -115,6 +119,10 @@ export function parseConfig(env: RawEnv): Config {
     hostname,
     plainHttp: plainHttp(env, hostname),
     trustedProxies: trustedProxies(env),
+    metrics: optional(env, "METRICS_PORT") === undefined ? null : {
+      hostname: optional(env, "METRICS_HOSTNAME") ?? "127.0.0.1",
+      port: integer(env, "METRICS_PORT", 0, 0, 65535),
+    },
     authSecrets: secrets(env),
     authHeader: matching(env, "HOOK_AUTH_HEADER", "Authorization", HEADER_NAME, "a header name"),
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : null,

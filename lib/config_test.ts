@@ -26,6 +26,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     hostname: "0.0.0.0",
     plainHttp: false,
     trustedProxies: [],
+    metrics: null,
     authSecrets: null,
     authHeader: "Authorization",
     tls: null,
@@ -79,6 +80,7 @@ Deno.test("parseConfig() reads every variable, trimmed", () => {
       hostname: "127.0.0.1",
       plainHttp: false,
       trustedProxies: [],
+      metrics: null,
       authSecrets: ["0123456789abcdef"],
       authHeader: "X-Okta-Secret",
       tls: { certFile: "/etc/tls/cert.pem", keyFile: "/etc/tls/key.pem" },
@@ -271,4 +273,16 @@ Deno.test("parseConfig() reads TRUSTED_PROXIES as addresses and CIDR blocks, nam
     { TRUSTED_PROXIES: "10.0.0.0/8,proxy.example" },
     'Cannot read TRUSTED_PROXIES: "proxy.example" is not an address or a CIDR block',
   );
+});
+
+Deno.test("parseConfig() puts metrics on loopback unless METRICS_HOSTNAME says otherwise", () => {
+  assert.deepEqual(parseConfig({ METRICS_PORT: "9464" }).metrics, {
+    hostname: "127.0.0.1",
+    port: 9464,
+  });
+  assert.deepEqual(parseConfig({ METRICS_PORT: "9464", METRICS_HOSTNAME: "10.0.0.2" }).metrics, {
+    hostname: "10.0.0.2",
+    port: 9464,
+  });
+  assertConfigError({ METRICS_PORT: "x" }, 'Cannot read METRICS_PORT: "x" is not a number');
 });

@@ -43,6 +43,7 @@ export interface RejectionRecord {
 /** A stored decision, as a replay needs it. */
 export interface StoredDecision {
   readonly outcome: DecisionRecord["outcome"];
+  readonly strategy: string | null;
   readonly reply: Reply;
 }
 
@@ -55,7 +56,7 @@ export class AuditLog {
   /** Prepares the statements on an open, migrated database. */
   constructor(db: DatabaseSync) {
     this.#find = db.prepare(
-      "SELECT outcome, status, response FROM decisions WHERE event_id = ?",
+      "SELECT outcome, strategy, status, response FROM decisions WHERE event_id = ?",
     );
     this.#insertDecision = db.prepare(`INSERT INTO decisions
       (event_id, received_at, job_id, app_id, external_id, owner, action, original_login,
@@ -69,9 +70,18 @@ export class AuditLog {
   /** The decision already made for `eventId`, if any. */
   findDecision(eventId: string): StoredDecision | undefined {
     const row = this.#find.get(eventId) as
-      | { outcome: StoredDecision["outcome"]; status: number; response: string | null }
+      | {
+        outcome: StoredDecision["outcome"];
+        strategy: string | null;
+        status: number;
+        response: string | null;
+      }
       | undefined;
-    return row && { outcome: row.outcome, reply: { status: row.status, body: row.response } };
+    return row && {
+      outcome: row.outcome,
+      strategy: row.strategy,
+      reply: { status: row.status, body: row.response },
+    };
   }
 
   /** Adds a decision row; throws if `eventId` already has one. */

@@ -31,6 +31,7 @@ Deno.test("AuditLog finds a recorded decision's outcome and exact reply by event
     audit.recordDecision(decision("evt-1", { outcome: "resolved", reply: { status: 200, body } }));
     assert.deepEqual(audit.findDecision("evt-1"), {
       outcome: "resolved",
+      strategy: null,
       reply: { status: 200, body },
     });
     const row = db.prepare("SELECT duration_ms, reused FROM decisions").get();

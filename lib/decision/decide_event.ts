@@ -14,6 +14,8 @@ import { resolveLogin } from "./resolve_login.ts";
 export interface Decided {
   readonly reply: Reply;
   readonly outcome: DecisionRecord["outcome"];
+  /** The strategy that chose a changed login, or `null`. */
+  readonly strategy: string | null;
   /** True when the eventId had been decided before and its reply is sent again. */
   readonly replayed: boolean;
 }
@@ -75,5 +77,6 @@ export function decideEvent(
     reply,
     durationMs: timing.elapsedMs + nowMs() - startedMs,
   });
-  return { reply, outcome: resolution.outcome, replayed: false };
+  const strategy = resolution.outcome === "resolved" ? resolution.strategy : null;
+  return { reply, outcome: resolution.outcome, strategy, replayed: false };
 }

@@ -8,6 +8,7 @@ import type { RejectionRecord } from "../decision/audit.ts";
 import type { AuthCheck } from "./auth.ts";
 import { CommitError, type DecisionStore } from "../store/decision_store.ts";
 import { type AddressBlock, clientAddress } from "../addresses.ts";
+import type { Metrics } from "./metrics.ts";
 import { readHookEvent, textProblem } from "../decision/hook_event.ts";
 import { type BodyProblem, parseHookRequest } from "../decision/hook_schema.ts";
 import type { LogFields, Logger } from "../log.ts";
@@ -51,6 +52,8 @@ export interface HandlerDeps {
   readonly peerOf?: (internal: Deno.NetAddr) => string | null;
   /** Proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES). */
   readonly trustedProxies?: readonly AddressBlock[];
+  /** Where requests, decisions and refusals are counted. */
+  readonly metrics?: Metrics;
 }
 
 /** A request handler for `Deno.serve`. */
@@ -88,6 +91,7 @@ export function createHandler(deps: HandlerDeps): Handler {
       deps.log.error("Request failed", error, { method: fields.method, path: fields.path });
       response = toResponse(errorReply(500, "Internal error; the decision was not made"));
     }
+    deps.metrics?.request(path, response.status);
     deps.log.request({
       ...fields,
       status: response.status,
@@ -187,6 +191,12 @@ async function handleImport(ctx: Context, deps: HandlerDeps): Promise<Response> 
       elapsedMs: deps.nowMs() - ctx.startedMs,
     });
     ctx.fields.outcome = decided.outcome;
+    deps.metrics?.decided(
+      decided.outcome,
+      decided.strategy,
+      decided.replayed,
+      (deps.nowMs() - ctx.startedMs) / 1000,
+    );
     if (decided.replayed) ctx.fields.replayed = true;
     return toResponse(decided.reply);
   } catch (error) {
@@ -218,6 +228,7 @@ async function reject(
     eventId,
   };
   ctx.fields.rejected = reason;
+  deps.metrics?.refused(reply.status);
   if (eventId !== null) ctx.fields.eventId = eventId;
   if (deps.countRefusal !== undefined && (reply.status === 401 || reply.status === 403)) {
     // Without the secret anyone can send these: they are counted, not written one by one.

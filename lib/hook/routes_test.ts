@@ -61,6 +61,7 @@ function post(body: string, headers: Record<string, string> = { authorization: T
 const UNCHANGED: Decided = {
   reply: { status: 204, body: null },
   outcome: "unchanged",
+  strategy: null,
   replayed: false,
 };
 

@@ -13,6 +13,7 @@ import { ensureDevCertificate, ensureDevSecret, type TlsPair } from "./dev_crede
 import { type Logger, messageOf } from "../log.ts";
 import { createHandler, type Handler } from "./routes.ts";
 import { type Guard, startGuard } from "./guard.ts";
+import { createMetrics, serveMetrics } from "./metrics.ts";
 
 /** Where generated development files go, relative to the data directory. */
 export const DEV_FILES = {
@@ -28,6 +29,9 @@ export const DEV_FILES = {
 export const ANSWER_DEADLINE_MS = 1000;
 /** How long a group waits for another process's write lock before it fails (503). */
 export const BUSY_TIMEOUT_MS = 600;
+
+/** The version reported in `okta_hook_build_info`. */
+export const SERVICE_VERSION = "1.0.0";
 
 /** How long one write to a client may wait to be taken before the connection is closed. */
 export const WRITE_TIMEOUT_MS = 5000;
@@ -53,6 +57,8 @@ export interface RunningService {
   flushRefusals(): Promise<void>;
   /** Client connections open now. */
   openConnections(): number;
+  /** The metrics listener's address, when `METRICS_PORT` is set. */
+  readonly metricsAddr: Deno.NetAddr | null;
   /**
    * Reads TLS_CERT_FILE and TLS_KEY_FILE again and serves the new pair to new connections;
    * connections open now finish on the old one. Resolves `false` (and logs why) when the new
@@ -85,6 +91,12 @@ export async function startService(
   options: ServiceOptions,
 ): Promise<RunningService> {
   const { log } = options;
+  // Counted from the first request on; sources are read when scraped.
+  let openConnections = () => 0;
+  const metrics = createMetrics(
+    { openConnections: () => openConnections(), dbPath: config.dbPath },
+    SERVICE_VERSION,
+  );
   const generatedCertificate = config.tls === null && !config.plainHttp;
   if (config.authSecrets === null || generatedCertificate) {
     try {
@@ -120,7 +132,10 @@ export async function startService(
       strategies: config.strategies,
       groupCommitMax: config.groupCommitMax,
       groupCommitWindowMs: config.groupCommitWindowMs,
-    }, { onError: (message, error) => log.error(message, error) }));
+    }, {
+      onError: (message, error) => log.error(message, error),
+      onGroup: (size, committed) => metrics.group(size, committed),
+    }));
   const refusals = refusalRecorder(store, log);
   // Set once the guard runs: the internal server sees every client from the guard.
   let peerOf: (internal: Deno.NetAddr) => string | null = () => null;
@@ -130,6 +145,7 @@ export async function startService(
     countRefusal: refusals.count,
     checkAuth: createAuthCheck(secrets, config.authHeader),
     trustedProxies: config.trustedProxies,
+    metrics,
     authHeader: config.authHeader,
     store,
     ownerAttribute: config.ownerAttribute,
@@ -186,6 +202,24 @@ export async function startService(
     throw error instanceof StartError ? error : tlsError(error, config);
   }
   peerOf = guard.peerOf;
+  openConnections = guard.open;
+  let metricsServer: Deno.HttpServer<Deno.NetAddr> | null = null;
+  if (config.metrics !== null) {
+    try {
+      metricsServer = serveMetrics(metrics.registry, config.metrics.hostname, config.metrics.port);
+    } catch (error) {
+      guard.stopAccepting();
+      await server.shutdown();
+      await store.close();
+      throw new StartError(
+        "METRICS_PORT",
+        `Cannot listen on METRICS_PORT ${config.metrics.port} at ${config.metrics.hostname}: ${
+          messageOf(error)
+        }`,
+        { cause: error },
+      );
+    }
+  }
   guardHandling = guard.handling;
 
   await warnIfReadable(config.dbPath, "DB_PATH", log);
@@ -208,6 +242,7 @@ export async function startService(
       await Promise.race([guard.allClosed(), deadline]);
       guard.closeAll();
       await server.shutdown();
+      await metricsServer?.shutdown();
       await finished;
     })();
   if (config.tls !== null && !config.plainHttp) {
@@ -230,6 +265,7 @@ export async function startService(
     certificate: tls?.cert ?? "",
     finished,
     flushRefusals: refusals.flush,
+    metricsAddr: metricsServer?.addr ?? null,
     openConnections: guard.open,
     reloadCertificate: () => reloadCertificate(config, server, guard, log),
     requestsInFlight: inFlight.count,
