@@ -148,6 +148,22 @@ Deno.test("the unit's ExecStart, run as written by a non-root user, serves /heal
       await reading.catch(() => {});
       assert.equal(status.code, 0, await stderr);
     }
+
+    // The same user asking for port 443 gets one line naming PORT and what to do.
+    const privileged = await new Deno.Command("setpriv", {
+      args: [`--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "sh", "-c", `exec ${execStart}`],
+      cwd: workingDirectory,
+      env: { ...env, PORT: "443" },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const refused = new TextDecoder().decode(privileged.stderr).trim();
+    assert.equal(privileged.code, 1, refused);
+    assert.match(
+      refused,
+      /^Cannot start: Cannot listen on PORT 443: permission denied \(a port below 1024 needs root or CAP_NET_BIND_SERVICE/,
+    );
   } finally {
     await run("userdel", [user]).catch(() => {});
     await run("rm", ["-rf", root]);
