@@ -287,3 +287,36 @@ Deno.test("a worker that dies fails its group and every later item with CommitEr
   assert.equal((await store.health()).ok, false);
   await store.close();
 });
+
+Deno.test("Okta's retry under a new eventId gets the identical answer and reserves nothing new, committed first or in the same group", async () => {
+  // Taken, so the answer is a changed login: the strongest case for an identical reply.
+  const retry = (n: number, eventId: string) =>
+    hookEvent({
+      eventId,
+      owner: JSON.stringify(["0oaApp", "externalId", `E${n}`]),
+      externalId: `E${n}`,
+      oktaReportsConflict: true,
+    });
+  await withStore({}, async ({ store, other }) => {
+    const count = () => rows(other, "SELECT login FROM logins").length;
+    // After the first attempt was committed.
+    const first = await store.decide(retry(1, "evt-a"), TIMING);
+    const before = count();
+    const again = await store.decide(retry(1, "evt-b"), TIMING);
+    assert.equal(again.reply.body, first.reply.body);
+    assert.equal(again.reply.status, first.reply.status);
+    assert.equal(count(), before);
+  });
+  // While the first attempt is still in the same group (a window makes both wait for company).
+  await withStore({ groupCommitWindowMs: 50 }, async ({ store, groups, other }) => {
+    const [x, y] = await Promise.all([
+      store.decide(retry(2, "evt-c"), TIMING),
+      store.decide(retry(2, "evt-d"), TIMING),
+    ]);
+    assert.deepEqual(groups, ["2 committed"]);
+    assert.equal(y.reply.body, x.reply.body);
+    assert.equal(y.reply.status, x.reply.status);
+    const logins = rows(other, "SELECT login FROM logins WHERE owner IS NOT NULL");
+    assert.equal(logins.length, 1, JSON.stringify(logins));
+  });
+});
