@@ -61,6 +61,7 @@ export function addAuditRows(db: DatabaseSync): void {
       appId: "0oaCsvApp",
       externalId: `RL-${i}`,
       owner: JSON.stringify(["0oaCsvApp", "externalId", `RL-${i}`]),
+      ownerSource: "attribute",
       action: "CREATE_USER",
       reused: false,
       reason: row.outcome === "resolved" ? "Okta reported the login taken" : null,

@@ -14,6 +14,7 @@ import {
   startTestServer,
   TEST_SECRET,
 } from "./_test_utils.ts";
+import { runTask } from "./_run_task.ts";
 
 Deno.test("a NUL in a login is refused, so no one is handed another owner's login", async () => {
   const server = await startTestServer();
@@ -255,6 +256,25 @@ Deno.test("behind a TLS-terminating proxy: plain HTTP on loopback, the client's 
     });
     assert.equal(ok.status, 204);
     await ok.body?.cancel();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a decision with no owner attribute is marked, counted and warned of in audit summary", async () => {
+  const server = await startTestServer({ env: { METRICS_PORT: "0" } });
+  try {
+    const body = makeHookRequest({ login: "nobody.known@example.com", externalId: null });
+    delete body.data.appUser.id;
+    await assertUnchanged(await server.post(body));
+    const row = server.db().prepare("SELECT owner, owner_source FROM decisions").get();
+    assert.equal(row?.owner_source, "event");
+    assert.match(String(row?.owner), /^\["event",/);
+    const scrape = await fetch(`http://127.0.0.1:${server.service.metricsAddr!.port}/metrics`);
+    assert.match(await scrape.text(), /okta_hook_owner_fallbacks_total\{source="event"\} 1/);
+    const summary = await runTask("audit", ["summary"], { DB_PATH: server.dbPath });
+    assert.equal(summary.code, 0, summary.stderr);
+    assert.match(summary.stdout, /^Warning: 1 decision had no OWNER_ATTRIBUTE value/m);
   } finally {
     await server.close();
   }

@@ -13,6 +13,7 @@ import {
   listDecisions,
   type Outcome,
   OUTCOMES,
+  ownerFallbacks,
   pruneAudit,
   summarizeJobs,
 } from "./audit_queries.ts";
@@ -136,6 +137,16 @@ function runSummary(args: string[], ctx: Context): number {
       return 0;
     }
     const rejections = options.jobId === undefined ? countRejections(db) : [];
+    if (options.jobId === undefined) {
+      const fallbacks = ownerFallbacks(db);
+      if (fallbacks.event > 0) {
+        ctx.terminal.out(
+          `Warning: ${plural(fallbacks.event, "decision")} had no OWNER_ATTRIBUTE value and no ` +
+            "app user id: a later import cannot recognise those people and may give them other " +
+            "logins. Set OWNER_ATTRIBUTE to the app's unique id attribute (e.g. employeeId).",
+        );
+      }
+    }
     for (const line of summaryText(jobs, rejections, options.jobId)) ctx.terminal.out(line);
     return 0;
   });

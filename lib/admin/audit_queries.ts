@@ -64,6 +64,15 @@ export function countRejections(db: DatabaseSync): RejectionCount[] {
     .all().map((row) => ({ ...row }) as unknown as RejectionCount);
 }
 
+/** How many decisions had no owner attribute value (owned by the app user id or the event). */
+export function ownerFallbacks(db: DatabaseSync): { appUserId: number; event: number } {
+  const row = db.prepare(`SELECT
+      count(*) FILTER (WHERE owner_source = 'app_user_id') AS app_user_id,
+      count(*) FILTER (WHERE owner_source = 'event') AS event
+    FROM decisions WHERE action = 'CREATE_USER'`).get() as { app_user_id: number; event: number };
+  return { appUserId: row.app_user_id, event: row.event };
+}
+
 /** One `decisions` row as listed (the reply body left out: it repeats the other columns). */
 export interface DecisionRow {
   readonly received_at: string;

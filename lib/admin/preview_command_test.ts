@@ -26,6 +26,7 @@ async function withLiveDatabase(
       appId: "0oaCsvApp",
       externalId: "E0",
       owner: JSON.stringify(["0oaCsvApp", "externalId", "E0"]),
+      ownerSource: "attribute",
       action: "CREATE_USER",
       originalLogin: "zed.a@example.com",
       finalLogin: "zed.a@example.com",

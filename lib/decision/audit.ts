@@ -5,6 +5,7 @@
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Reply } from "./okta_response.ts";
+import type { OwnerSource } from "./owner.ts";
 
 /** One `decisions` row. */
 export interface DecisionRecord {
@@ -14,6 +15,8 @@ export interface DecisionRecord {
   readonly appId: string | null;
   readonly externalId: string | null;
   readonly owner: string;
+  /** Where the owner came from: the owner attribute, `data.appUser.id`, or the event itself. */
+  readonly ownerSource: OwnerSource;
   readonly action: string | null;
   readonly originalLogin: string | null;
   readonly finalLogin: string | null;
@@ -60,8 +63,9 @@ export class AuditLog {
     );
     this.#insertDecision = db.prepare(`INSERT INTO decisions
       (event_id, received_at, job_id, app_id, external_id, owner, action, original_login,
-       final_login, outcome, strategy, reused, reason, status, response, duration_ms)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+       final_login, outcome, strategy, reused, reason, status, response, duration_ms,
+       owner_source)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.#insertRejection = db.prepare(`INSERT INTO rejections
       (received_at, status, reason, remote_addr, method, path, event_id, count, last_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -103,6 +107,7 @@ export class AuditLog {
       d.reply.status,
       d.reply.body,
       Math.round(d.durationMs * 1000) / 1000,
+      d.ownerSource,
     );
   }
 

@@ -10,6 +10,7 @@ function decision(eventId: string, fields: Partial<DecisionRecord> = {}): Decisi
     appId: "0oaApp",
     externalId: "E1",
     owner: '["0oaApp","externalId","E1"]',
+    ownerSource: "attribute",
     action: "CREATE_USER",
     originalLogin: "a@x.com",
     finalLogin: "a@x.com",

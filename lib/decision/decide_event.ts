@@ -63,6 +63,7 @@ export function decideEvent(
     appId: event.appId,
     externalId: event.externalId,
     owner: event.owner,
+    ownerSource: event.ownerSource,
     action: event.action,
     originalLogin: event.login,
     finalLogin: resolution.outcome === "unresolved"

@@ -14,6 +14,8 @@ export interface Metrics {
   decided(outcome: string, strategy: string | null, replayed: boolean, seconds: number): void;
   /** One refused request. */
   refused(status: number): void;
+  /** A decision whose owner did not come from the owner attribute. */
+  ownerFallback(source: string): void;
 }
 
 /** Where the service's numbers come from when scraped. */
@@ -65,6 +67,12 @@ export function createMetrics(sources: MetricsSources, version: string): Service
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
     registers,
   });
+  const fallbacks = new client.Counter({
+    name: "okta_hook_owner_fallbacks_total",
+    help: "Decisions without an OWNER_ATTRIBUTE value, by where the owner came from instead",
+    labelNames: ["source"],
+    registers,
+  });
   const commitFailures = new client.Counter({
     name: "okta_hook_commit_failures_total",
     help: "Groups that could not be committed (their requests were answered 503)",
@@ -112,6 +120,9 @@ export function createMetrics(sources: MetricsSources, version: string): Service
     },
     refused(status) {
       refusals.inc({ status: String(status) });
+    },
+    ownerFallback(source) {
+      fallbacks.inc({ source });
     },
     group(size, committed) {
       groups.observe(size);

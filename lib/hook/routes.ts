@@ -191,6 +191,9 @@ async function handleImport(ctx: Context, deps: HandlerDeps): Promise<Response> 
       elapsedMs: deps.nowMs() - ctx.startedMs,
     });
     ctx.fields.outcome = decided.outcome;
+    if (event.ownerSource !== "attribute" && event.action === "CREATE_USER") {
+      deps.metrics?.ownerFallback(event.ownerSource);
+    }
     deps.metrics?.decided(
       decided.outcome,
       decided.strategy,

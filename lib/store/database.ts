@@ -124,6 +124,11 @@ const MIGRATIONS: readonly string[] = [
   FROM rejections
   GROUP BY day, status;
   `,
+  // 6: where each decision's owner came from (attribute, app_user_id, event): a decision owned
+  // by its event cannot be recognised by a later import, and admins are told.
+  `
+  ALTER TABLE decisions ADD COLUMN owner_source TEXT;
+  `,
 ];
 
 /** The schema version this code writes. */

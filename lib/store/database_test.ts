@@ -88,8 +88,9 @@ Deno.test("openDatabase() migrates a version 1 file up, keeping its rows", async
   await withTempDir("database-", (dir) => {
     const dbPath = `${dir}/hook.db`;
     const db = openDatabase(dbPath);
-    // Back to version 1: undo what versions 2 to 5 did.
+    // Back to version 1: undo what versions 2 to 6 did.
     db.exec(`
+      ALTER TABLE decisions DROP COLUMN owner_source;
       DROP VIEW job_summary; DROP VIEW login_changes; DROP VIEW rejections_by_day;
       ALTER TABLE rejections DROP COLUMN count; ALTER TABLE rejections DROP COLUMN last_at;
       DROP INDEX logins_seen_by_sync;
