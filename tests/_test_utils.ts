@@ -298,3 +298,27 @@ export function hookHead(length: number): string {
   return `POST /hooks/import HTTP/1.1\r\nHost: x\r\nAuthorization: ${TEST_SECRET}\r\n` +
     `Content-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
 }
+
+/**
+ * Collects a child's JSON log lines from its stdout; `listening` resolves with the URL of its
+ * "Listening" line, or rejects if its output ends first. `reading` ends with the output.
+ */
+export function logLines(child: Deno.ChildProcess): {
+  lines: string[];
+  listening: Promise<string>;
+  reading: Promise<void>;
+} {
+  const lines: string[] = [];
+  const listening = Promise.withResolvers<string>();
+  const reading = (async () => {
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      for (const line of chunk.split("\n")) {
+        lines.push(line);
+        if (line.includes('"msg":"Listening"')) listening.resolve(JSON.parse(line).url);
+      }
+    }
+    listening.reject(new Error(`no Listening line: ${lines.join("\n")}`));
+  })();
+  listening.promise.catch(() => {}); // a caller that awaits it sees the rejection
+  return { lines, listening: listening.promise, reading };
+}

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createSelfSignedCertificate } from "../lib/hook/dev_credentials.ts";
 import { runTask } from "./_run_task.ts";
-import { makeHookRequest, TEST_SECRET, withDeadline } from "./_test_utils.ts";
+import { logLines, makeHookRequest, TEST_SECRET, withDeadline } from "./_test_utils.ts";
 
 /** Runs `script` in sh (the tests may write only under data/). */
 async function sh(script: string, input = ""): Promise<string> {
@@ -66,20 +66,10 @@ Deno.test("start, seed, preview and audit work with every path outside the proje
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const lines: string[] = [];
-    const listening = Promise.withResolvers<string>();
-    const reading = (async () => {
-      for await (const chunk of start.stdout.pipeThrough(new TextDecoderStream())) {
-        for (const line of chunk.split("\n")) {
-          lines.push(line);
-          if (line.includes('"msg":"Listening"')) listening.resolve(JSON.parse(line).url);
-        }
-      }
-      listening.reject(new Error(`no Listening line: ${lines.join("\n")}`));
-    })();
+    const { lines, listening, reading } = logLines(start);
     const stderr = new Response(start.stderr).text();
     try {
-      const url = new URL(await withDeadline(listening.promise, 30_000, "the Listening line"));
+      const url = new URL(await withDeadline(listening, 30_000, "the Listening line"));
       const client = Deno.createHttpClient({ caCerts: [pair.cert] });
       try {
         const response = await fetch(`https://localhost:${url.port}/hooks/import`, {

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { createSelfSignedCertificate } from "../lib/hook/dev_credentials.ts";
-import { makeTempDir, TEST_SECRET, withDeadline } from "./_test_utils.ts";
+import { logLines, makeTempDir, TEST_SECRET, withDeadline } from "./_test_utils.ts";
 
 const PROJECT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const UNIT = new URL("../deploy/okta-import-hook.service", import.meta.url);
@@ -115,20 +115,10 @@ Deno.test("the unit's ExecStart, run as written by a non-root user, serves /heal
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const lines: string[] = [];
-    const listening = Promise.withResolvers<string>();
-    const reading = (async () => {
-      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-        for (const line of chunk.split("\n")) {
-          lines.push(line);
-          if (line.includes('"msg":"Listening"')) listening.resolve(JSON.parse(line).url);
-        }
-      }
-      listening.reject(new Error(`no Listening line: ${lines.join("\n")}`));
-    })();
+    const { listening, reading } = logLines(child);
     const stderr = new Response(child.stderr).text();
     try {
-      const url = new URL(await withDeadline(listening.promise, 60_000, "the Listening line"));
+      const url = new URL(await withDeadline(listening, 60_000, "the Listening line"));
       const client = Deno.createHttpClient({ caCerts: [pair.cert] });
       try {
         const health = await fetch(`https://localhost:${url.port}/healthz`, { client });
