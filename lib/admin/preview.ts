@@ -22,6 +22,11 @@ export interface PreviewOptions {
   readonly idColumn: string;
   /** Column the CSV app maps to the Okta login. */
   readonly loginColumn: string;
+  /**
+   * Okta's username format instead of a column: `{column}` stands for that column's value
+   * (`{firstName}.{lastName}@example.com`), as the app's username format builds the login.
+   */
+  readonly loginTemplate?: string | undefined;
   /** Column holding the middle name. */
   readonly middleNameColumn: string;
   /** The source app's id, part of every owner key. */
@@ -151,12 +156,10 @@ interface ParseContext {
 
 function checkHeader(names: string[], options: PreviewOptions, warnings: string[]): void {
   const found = names.map((name) => `"${name}"`).join(", ");
-  for (
-    const [column, option] of [
-      [options.idColumn, "--id-column"],
-      [options.loginColumn, "--login-column"],
-    ] as const
-  ) {
+  const loginColumns = options.loginTemplate === undefined
+    ? [[options.loginColumn, "--login-column"] as const]
+    : templateColumns(options.loginTemplate).map((c) => [c, "--login-template"] as const);
+  for (const [column, option] of [[options.idColumn, "--id-column"] as const, ...loginColumns]) {
     if (!names.includes(column)) {
       throw new PreviewFormatError(
         `The header has no "${column}" column (choose another with ${option}): found ${found}`,
@@ -170,6 +173,28 @@ function checkHeader(names: string[], options: PreviewOptions, warnings: string[
   }
 }
 
+/** The `{column}` names a login template refers to. */
+export function templateColumns(template: string): string[] {
+  return [...new Set([...template.matchAll(/\{([^{}]+)\}/g)].map((m) => m[1]!))];
+}
+
+/** The login Okta would propose for `record`, or the column whose emptiness prevents one. */
+function proposedLogin(
+  record: Record<string, string | undefined>,
+  options: Pick<PreviewOptions, "loginColumn" | "loginTemplate">,
+): string | { empty: string } {
+  if (options.loginTemplate === undefined) {
+    return present(record[options.loginColumn]) ?? { empty: options.loginColumn };
+  }
+  for (const column of templateColumns(options.loginTemplate)) {
+    if (present(record[column]) === null) return { empty: column };
+  }
+  return options.loginTemplate.replace(
+    /\{([^{}]+)\}/g,
+    (_, column: string) => record[column]!.trim(),
+  );
+}
+
 /** One row as the request Okta would send, through the hook's parsing and resolution. */
 function previewRow(
   record: Record<string, string | undefined>,
@@ -178,9 +203,12 @@ function previewRow(
   options: PreviewOptions,
 ): PlanRow {
   const id = present(record[options.idColumn]);
-  const login = present(record[options.loginColumn]);
+  const proposed = proposedLogin(record, options);
+  const login = typeof proposed === "string" ? proposed : null;
   if (id === null) return badRow(line, null, login, `Empty ${options.idColumn}`);
-  if (login === null) return badRow(line, id, null, `Empty ${options.loginColumn}`);
+  if (login === null) {
+    return badRow(line, id, null, `Empty ${(proposed as { empty: string }).empty}`);
+  }
 
   // The hook's own schema, on the object rather than its JSON text: the same checks, without a
   // JSON round trip per row.
@@ -213,6 +241,7 @@ export function hookRequest(
     PreviewOptions,
     | "idColumn"
     | "loginColumn"
+    | "loginTemplate"
     | "middleNameColumn"
     | "appId"
     | "ownerAttribute"
@@ -235,7 +264,7 @@ export function hookRequest(
       },
       action: { result: "CREATE_USER" },
       appUser: { profile },
-      user: { profile: { login: record[options.loginColumn], middleName } },
+      user: { profile: { login: proposedLogin(record, options), middleName } },
     },
   };
 }

@@ -9,7 +9,13 @@ import { parseArgs } from "node:util";
 import { ConfigError, DATA_DIR, parseConfig } from "../config.ts";
 import { copyLoginIndex, IndexCopyError } from "./index_copy.ts";
 import { type CommandIo, errorMessage, EXIT_USAGE, PROCESS_IO, usageError } from "./cli.ts";
-import { type PlanRow, PreviewFormatError, previewImport, type PreviewReport } from "./preview.ts";
+import {
+  type PlanRow,
+  PreviewFormatError,
+  previewImport,
+  type PreviewReport,
+  templateColumns,
+} from "./preview.ts";
 
 /** The environment variables the preview reads, as the service does. */
 export const PREVIEW_VARIABLES = [
@@ -34,6 +40,8 @@ other as in one import job. The database is never written.
 Options:
   --id-column NAME           Column with the unique identifier (default employeeId)
   --login-column NAME        Column mapped to the Okta login (default userName)
+  --login-template TEMPLATE  The app's username format instead, e.g.
+                             '{firstName}.{lastName}@example.com' ({column}: its value)
   --middle-name-column NAME  Column with the middle name (default middleName)
   --app-id ID                The CSV app's Okta id, part of each user's owner key (default: the
                              one app id in the audit, else "${DEFAULT_APP_ID}")
@@ -63,6 +71,7 @@ interface Arguments {
   readonly file: string;
   readonly idColumn: string;
   readonly loginColumn: string;
+  readonly loginTemplate: string | undefined;
   readonly middleNameColumn: string;
   readonly appId: string | undefined;
   readonly out: string | undefined;
@@ -131,6 +140,7 @@ export async function runPreview(
     const report = await previewImport(copy.db, createReadStream(options.file), {
       idColumn: options.idColumn,
       loginColumn: options.loginColumn,
+      loginTemplate: options.loginTemplate,
       middleNameColumn: options.middleNameColumn,
       appId: appId ?? DEFAULT_APP_ID,
       ownerAttribute: config.ownerAttribute,
@@ -170,6 +180,7 @@ function parseArguments(args: string[]): Arguments | "help" {
     options: {
       "id-column": { type: "string", default: "employeeId" },
       "login-column": { type: "string", default: "userName" },
+      "login-template": { type: "string" },
       "middle-name-column": { type: "string", default: "middleName" },
       "app-id": { type: "string" },
       out: { type: "string" },
@@ -193,6 +204,7 @@ function parseArguments(args: string[]): Arguments | "help" {
     file: positionals[0]!,
     idColumn: values["id-column"].trim(),
     loginColumn: values["login-column"].trim(),
+    loginTemplate: loginTemplate(values["login-template"]),
     middleNameColumn: values["middle-name-column"].trim(),
     appId: values["app-id"]?.trim(),
     out,
@@ -251,4 +263,14 @@ export function planCsv(plan: readonly PlanRow[]): string {
 export function planJson(plan: readonly PlanRow[]): string {
   const rows = planRecords(plan).map((row) => `  ${JSON.stringify(row)}`);
   return rows.length === 0 ? "[]\n" : `[\n${rows.join(",\n")}\n]\n`;
+}
+
+function loginTemplate(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (templateColumns(text).length === 0) {
+    throw new TypeError(
+      `Option --login-template must name at least one {column}, got "${text}"`,
+    );
+  }
+  return text.trim();
 }

@@ -154,6 +154,10 @@ Deno.test("deno task preview answers bad arguments with one line and exit code 2
     ],
     [["a.csv", "--format", "xml"], 'Option --format must be csv or json, got "xml" (see --help)'],
     [["a.csv", "--id-column", " "], "Option --id-column must not be empty (see --help)"],
+    [
+      ["a.csv", "--login-template", "x@example.com"],
+      'Option --login-template must name at least one {column}, got "x@example.com" (see --help)',
+    ],
   ];
   for (const [args, message] of cases) {
     const result = await runTask("preview", args, {});

@@ -234,3 +234,25 @@ Deno.test("previewImport() refuses a header without the login or id column and w
     ]);
   });
 });
+
+Deno.test("previewImport() builds each login from the app's username format when given a template", async () => {
+  await withDatabase("preview-", async (db) => {
+    const csv = HEADER +
+      "E1,ignored,Ann,Marie,Lee,a@x.com\n" +
+      "E2,ignored,Ann,,Lee,b@x.com\n" +
+      "E3,ignored,,Q,Park,c@x.com\n";
+    const report = await preview(db, csv, {
+      loginTemplate: "{firstName}.{lastName}@example.com",
+    });
+    assert.deepEqual(report.plan.map((row) => [row.line, row.originalLogin, row.plannedLogin]), [
+      [2, "Ann.Lee@example.com", "Ann.Lee@example.com"],
+      [3, "Ann.Lee@example.com", "Ann.Lee2@example.com"],
+      [4, null, null],
+    ]);
+    assert.equal(report.plan[2]!.reason, "Empty firstName");
+    await assert.rejects(
+      preview(db, csv, { loginTemplate: "{givenName}@example.com" }),
+      /The header has no "givenName" column \(choose another with --login-template\)/,
+    );
+  });
+});
