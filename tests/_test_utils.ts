@@ -322,3 +322,20 @@ export function logLines(child: Deno.ChildProcess): {
   listening.promise.catch(() => {}); // a caller that awaits it sees the rejection
   return { lines, listening: listening.promise, reading };
 }
+
+/** Runs `program` with `input` on stdin; returns its stdout, trimmed; fails the test on exit != 0. */
+export async function runChecked(program: string, args: string[], input = ""): Promise<string> {
+  const child = new Deno.Command(program, {
+    args,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  const output = await child.output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, `${program} ${args.join(" ")}: ${stderr}`);
+  return new TextDecoder().decode(output.stdout).trim();
+}

@@ -7,22 +7,11 @@
 import assert from "node:assert/strict";
 import { createSelfSignedCertificate } from "../lib/hook/dev_credentials.ts";
 import { runTask } from "./_run_task.ts";
-import { logLines, makeHookRequest, TEST_SECRET, withDeadline } from "./_test_utils.ts";
+import { logLines, makeHookRequest, runChecked, TEST_SECRET, withDeadline } from "./_test_utils.ts";
 
 /** Runs `script` in sh (the tests may write only under data/). */
-async function sh(script: string, input = ""): Promise<string> {
-  const child = new Deno.Command("sh", {
-    args: ["-c", script],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const output = await child.output();
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  return new TextDecoder().decode(output.stdout).trim();
+function sh(script: string, input = ""): Promise<string> {
+  return runChecked("sh", ["-c", script], input);
 }
 
 Deno.test("start, seed, preview and audit work with every path outside the project", async () => {

@@ -6,26 +6,10 @@
 
 import assert from "node:assert/strict";
 import { createSelfSignedCertificate } from "../lib/hook/dev_credentials.ts";
-import { logLines, makeTempDir, TEST_SECRET, withDeadline } from "./_test_utils.ts";
+import { logLines, makeTempDir, runChecked, TEST_SECRET, withDeadline } from "./_test_utils.ts";
 
 const PROJECT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const UNIT = new URL("../deploy/okta-import-hook.service", import.meta.url);
-
-async function run(program: string, args: string[], input = ""): Promise<string> {
-  const child = new Deno.Command(program, {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const output = await child.output();
-  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
-  assert.equal(output.code, 0, `${program} ${args.join(" ")}: ${text}`);
-  return text.trim();
-}
 
 /** The unit with its install paths moved: the code to this checkout, Deno to this one. */
 async function localUnit(): Promise<string> {
@@ -66,21 +50,27 @@ Deno.test("the unit's ExecStart, run as written by a non-root user, serves /heal
   assert.ok(service(unit, "NoNewPrivileges").includes("yes"));
   assert.deepEqual(service(unit, "ExecReload"), ["/bin/kill -HUP $MAINPID"]);
   const user = `okta-hook-test-${Math.floor(Math.random() * 1e6)}`;
-  const root = await run("mktemp", ["-d", "/tmp/okta-hook-unit-XXXXXX"]);
-  await run("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user]);
+  const root = await runChecked("mktemp", ["-d", "/tmp/okta-hook-unit-XXXXXX"]);
+  await runChecked("useradd", [
+    "--system",
+    "--no-create-home",
+    "--shell",
+    "/usr/sbin/nologin",
+    user,
+  ]);
   try {
-    const uid = await run("id", ["-u", user]);
-    const gid = await run("id", ["-g", user]);
+    const uid = await runChecked("id", ["-u", user]);
+    const gid = await runChecked("id", ["-g", user]);
     // What the unit's StateDirectory=, CacheDirectory= and /etc give the service, in one place.
     const pair = await createSelfSignedCertificate();
-    await run("mkdir", ["-p", `${root}/state`, `${root}/etc`, `${root}/cache/deno`]);
-    await run("sh", ["-c", `cat > ${root}/etc/cert.pem`], pair.cert);
-    await run("sh", ["-c", `cat > ${root}/etc/key.pem`], pair.key);
+    await runChecked("mkdir", ["-p", `${root}/state`, `${root}/etc`, `${root}/cache/deno`]);
+    await runChecked("sh", ["-c", `cat > ${root}/etc/cert.pem`], pair.cert);
+    await runChecked("sh", ["-c", `cat > ${root}/etc/key.pem`], pair.key);
     // Deno's package cache, as the first start would have filled CacheDirectory.
-    const info = JSON.parse(await run(Deno.execPath(), ["info", "--json"]));
-    await run("cp", ["-r", `${info.denoDir}/npm`, `${root}/cache/deno/npm`]);
-    await run("chown", ["-R", `${uid}:${gid}`, root]);
-    await run("chmod", ["700", `${root}/state`]);
+    const info = JSON.parse(await runChecked(Deno.execPath(), ["info", "--json"]));
+    await runChecked("cp", ["-r", `${info.denoDir}/npm`, `${root}/cache/deno/npm`]);
+    await runChecked("chown", ["-R", `${uid}:${gid}`, root]);
+    await runChecked("chmod", ["700", `${root}/state`]);
 
     const env: Record<string, string> = {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
@@ -129,7 +119,7 @@ Deno.test("the unit's ExecStart, run as written by a non-root user, serves /heal
       }
       // The database went to the state directory, owned by the service's user, mode 0600.
       assert.match(
-        await run("stat", ["-c", "%u %a", `${root}/state/hook.db`]),
+        await runChecked("stat", ["-c", "%u %a", `${root}/state/hook.db`]),
         new RegExp(`^${uid} 600$`),
       );
     } finally {
@@ -155,7 +145,7 @@ Deno.test("the unit's ExecStart, run as written by a non-root user, serves /heal
       /^Cannot start: Cannot listen on PORT 443: permission denied \(a port below 1024 needs root or CAP_NET_BIND_SERVICE/,
     );
   } finally {
-    await run("userdel", [user]).catch(() => {});
-    await run("rm", ["-rf", root]);
+    await runChecked("userdel", [user]).catch(() => {});
+    await runChecked("rm", ["-rf", root]);
   }
 });
