@@ -127,7 +127,7 @@ export function parseConfig(env: RawEnv): Config {
     authHeader: matching(env, "HOOK_AUTH_HEADER", "Authorization", HEADER_NAME, "a header name"),
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : null,
     dbPath: optional(env, "DB_PATH") ?? DEFAULT_DB_PATH,
-    ownerAttribute: matching(env, "OWNER_ATTRIBUTE", "externalId", ATTRIBUTE_NAME, "an attribute"),
+    ownerAttribute: matching(env, "OWNER_ATTRIBUTE", "employeeId", ATTRIBUTE_NAME, "an attribute"),
     middleNameAttribute: matching(
       env,
       "MIDDLE_NAME_ATTRIBUTE",

@@ -31,7 +31,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     authHeader: "Authorization",
     tls: null,
     dbPath: "data/import-hook.db",
-    ownerAttribute: "externalId",
+    ownerAttribute: "employeeId",
     middleNameAttribute: "middleName",
     strategies: ["middle_name", "middle_initial", "numeric_suffix"],
     groupCommitMax: 256,

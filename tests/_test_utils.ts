@@ -209,7 +209,8 @@ export function makeHookRequest(options: HookRequestOptions): HookBody {
   const app = body.data.appUser.profile;
   const user = body.data.user.profile;
   app.userName = user.login = user.email = options.login;
-  if (options.externalId !== null) app.externalId = options.externalId ?? `ext-${nextEvent++}`;
+  if (options.externalId === null) delete app.employeeId;
+  else app.employeeId = options.externalId ?? `ext-${nextEvent++}`;
   if (options.middleName === undefined) return body;
   app.middleName = options.middleName;
   delete user.middleName;

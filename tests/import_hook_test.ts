@@ -11,7 +11,7 @@ import {
 } from "./_test_utils.ts";
 
 // The fixtures name their unique id column employeeId, as a CSV Directory app would.
-const CSV_ENV = { OWNER_ATTRIBUTE: "employeeId" };
+const CSV_ENV = {};
 
 Deno.test("POST /hooks/import answers 204 when nothing changes (fixture 01)", async () => {
   const server = await startTestServer({ env: CSV_ENV });
@@ -447,7 +447,7 @@ Deno.test("POST /hooks/import survives deep nesting, bad UTF-8 and __proto__ key
     const sneaky = makeHookRequest({ login: "p.q@example.com", externalId: null });
     const text = JSON.stringify(sneaky).replace(
       '"userName"',
-      '"__proto__":{"externalId":"victim","middleName":"x"},"userName"',
+      '"__proto__":{"employeeId":"victim","middleName":"x"},"userName"',
     );
     await assertUnchanged(await server.post(text));
     const row = server.db().prepare("SELECT external_id FROM decisions").get();

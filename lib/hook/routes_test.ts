@@ -42,7 +42,7 @@ function handler(store: HandlerDeps["store"], log = silentLogger) {
     checkAuth: createAuthCheck([TEST_SECRET], "Authorization"),
     authHeader: "Authorization",
     store,
-    ownerAttribute: "externalId",
+    ownerAttribute: "employeeId",
     middleNameAttribute: "middleName",
     log,
     now: () => new Date("2026-03-02T08:00:00.000Z"),
