@@ -12,9 +12,67 @@ Deno.test("loginKey() drops diacritics, composed or decomposed", () => {
   assert.equal(loginKey("İstanbul@x.com"), "istanbul@x.com");
 });
 
-Deno.test("loginKey() keeps letters that have no decomposition, lower-cased", () => {
-  assert.equal(loginKey("Straße@x.com"), "straße@x.com");
-  assert.equal(loginKey("Ø@x.com"), "ø@x.com");
+Deno.test("loginKey() counts letters that do not decompose as their ASCII spelling", () => {
+  assert.equal(loginKey("Straße@x.com"), loginKey("strasse@x.com"));
+  assert.equal(loginKey("STRAẞE@x.com"), "strasse@x.com");
+  assert.equal(loginKey("Søren.Ødegård@x.com"), "soren.odegard@x.com");
+  assert.equal(loginKey("Łukasz.Wałęsa@x.com"), "lukasz.walesa@x.com");
+  assert.equal(loginKey("Đorđe@x.com"), "dorde@x.com");
+  assert.equal(loginKey("Æsa.Œdipe@x.com"), "aesa.oedipe@x.com");
+  assert.equal(loginKey("ΟΔΥΣΣΕΥΣ@x.com"), loginKey("οδυσσευσ@x.com"));
+});
+
+Deno.test("loginKey() expands compatibility forms: ligatures, full-width letters", () => {
+  assert.equal(loginKey("ﬁona@x.com"), "fiona@x.com");
+  assert.equal(loginKey("ＪＯＨＮ.smith@x.com"), "john.smith@x.com");
+  assert.equal(loginKey("john.smith＠x.com"), "john.smith@x.com");
+});
+
+// Okta's documented rule: logins differing only in case or diacritical marks are one login.
+const oktaFold = (s: string): string =>
+  s.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase().normalize("NFC");
+
+Deno.test("loginKey() is at least as strict as Okta and a fixed point, for every code point", () => {
+  const coarser: string[] = [];
+  const moving: string[] = [];
+  for (let cp = 0; cp <= 0x10ffff; cp++) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue;
+    const c = String.fromCodePoint(cp);
+    const key = loginKey(c);
+    if (loginKey(oktaFold(c)) !== key) coarser.push(cp.toString(16));
+    if (loginKey(key) !== key) moving.push(cp.toString(16));
+  }
+  assert.deepEqual(coarser, []);
+  assert.deepEqual(moving, []);
+});
+
+Deno.test("loginKey() is at least as strict as Okta in strings that mix cases, marks and forms", () => {
+  const pieces = [
+    "Σ",
+    "ς",
+    "σ",
+    "İ",
+    "i",
+    "\u0307",
+    "e",
+    "\u0301",
+    "é",
+    "ß",
+    "ẞ",
+    "ﬁ",
+    "Ｆ",
+    "ǅ",
+    "@",
+  ];
+  let seed = 20261202;
+  const random = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let i = 0; i < 5000; i++) {
+    const text = Array.from({ length: 1 + random(8) }, () => pieces[random(pieces.length)]).join(
+      "",
+    );
+    assert.equal(loginKey(oktaFold(text)), loginKey(text), JSON.stringify(text));
+    assert.equal(loginKey(loginKey(text)), loginKey(text), JSON.stringify(text));
+  }
 });
 
 Deno.test('foldName() turns "María José" into "maria-jose"', () => {

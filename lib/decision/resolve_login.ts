@@ -91,7 +91,7 @@ export function resolveLogin(
   const ownerStable = event.ownerSource !== "event";
   const previous = ownerStable ? index.findForOwner(event.owner, original) : undefined;
   if (previous !== undefined) {
-    if (previous.loginKey !== originalKey) {
+    if (loginKey(previous.login) !== originalKey) {
       return {
         outcome: "resolved",
         original,

@@ -4,9 +4,13 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
+import { loginKey } from "../decision/fold_name.ts";
+
+/** One step of the schema: SQL, or code for a step that needs the service's own functions. */
+type Migration = string | ((db: DatabaseSync) => void);
 
 /** Each entry moves the schema one version up; never edit a released entry, append a new one. */
-const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: readonly Migration[] = [
   // 1: login index, suffix counters, audit.
   `
   CREATE TABLE logins (
@@ -129,6 +133,9 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE decisions ADD COLUMN owner_source TEXT;
   `,
+  // 7: the login key became at least as strict as Okta (ø, ł, ß, ligatures and full-width forms
+  // count as their ASCII spelling), so every key is computed afresh.
+  rekeyLogins,
 ];
 
 /** The schema version this code writes. */
@@ -274,8 +281,65 @@ function migrate(db: DatabaseSync): void {
     }
     if (row.user_version === SCHEMA_VERSION) return; // nothing written: opens on a full disk
     for (let version = row.user_version; version < SCHEMA_VERSION; version++) {
-      db.exec(MIGRATIONS[version]!);
+      const step = MIGRATIONS[version]!;
+      if (typeof step === "string") db.exec(step);
+      else step(db);
     }
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   });
+}
+
+/**
+ * Recomputes every key of the login index and the suffix counters with today's {@link loginKey}.
+ * The new key is coarser, so two held logins may now share one: the row whose key does not
+ * change keeps it, else one with an owner (a reservation outranks a seeded login), else the
+ * oldest. Any other row of that key stays under its old key, so no reservation is lost: it no
+ * longer answers a lookup, but the row holding its new key keeps every login of that key taken.
+ * Old keys never collide with new ones: a new key is a fixed point of the fold, an old key that
+ * had to change is not.
+ */
+function rekeyLogins(db: DatabaseSync): void {
+  db.function(
+    "login_key_now",
+    { deterministic: true },
+    (text: unknown) => typeof text === "string" ? loginKey(text) : null,
+  );
+  db.exec(`
+  CREATE TABLE logins_rekeyed (
+    login_key     TEXT PRIMARY KEY,
+    login         TEXT NOT NULL,
+    owner         TEXT,
+    requested_key TEXT,
+    strategy      TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    event_id      TEXT,
+    created_at    TEXT NOT NULL,
+    okta_user_id  TEXT,
+    seen_at       TEXT
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO logins_rekeyed
+  SELECT login_key_now(login), login, owner, login_key_now(requested_key), strategy, source,
+         event_id, created_at, okta_user_id, seen_at
+  FROM logins
+  ORDER BY login_key_now(login) = login_key DESC, owner IS NULL, created_at, login_key;
+  INSERT INTO logins_rekeyed
+  SELECT login_key, login, owner, login_key_now(requested_key), strategy, source, event_id,
+         created_at, okta_user_id, seen_at
+  FROM logins AS old
+  WHERE NOT EXISTS (SELECT 1 FROM logins_rekeyed AS new
+                    WHERE new.login_key = login_key_now(old.login) AND new.login = old.login);
+  DROP TABLE logins;
+  ALTER TABLE logins_rekeyed RENAME TO logins;
+  CREATE INDEX logins_by_owner ON logins (owner, requested_key) WHERE owner IS NOT NULL;
+  CREATE INDEX logins_seen_by_sync ON logins (seen_at) WHERE source = 'sync';
+
+  CREATE TABLE suffix_counters_rekeyed (
+    base_key    TEXT PRIMARY KEY,
+    next_suffix INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO suffix_counters_rekeyed
+  SELECT login_key_now(base_key), max(next_suffix) FROM suffix_counters GROUP BY 1;
+  DROP TABLE suffix_counters;
+  ALTER TABLE suffix_counters_rekeyed RENAME TO suffix_counters;
+  `);
 }

@@ -116,6 +116,66 @@ Deno.test("openDatabase() migrates a version 1 file up, keeping its rows", async
   });
 });
 
+Deno.test("openDatabase() re-keys a version 6 index by the stricter fold, losing no row", async () => {
+  await withTempDir("database-", (dir) => {
+    const dbPath = `${dir}/hook.db`;
+    const db = openDatabase(dbPath);
+    // Keys as version 6 folded them: case and diacritics only.
+    const row = db.prepare(
+      `INSERT INTO logins (login_key, login, owner, requested_key, strategy, source, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    row.run("søren@x.com", "Søren@x.com", null, null, "seed", "seed", "1");
+    row.run("soren@x.com", "soren@x.com", "A", "søren.k@x.com", "unchanged", "hook", "2");
+    row.run("straße@x.com", "straße@x.com", "B", "straße@x.com", "unchanged", "hook", "3");
+    row.run("strasse@x.com", "STRASSE@x.com", null, null, "seed", "seed", "4");
+    row.run("ﬁona@x.com", "ﬁona@x.com", "C", "ﬁona@x.com", "unchanged", "hook", "5");
+    row.run("ｆiona@x.com", "ｆiona@x.com", "D", "ｆiona@x.com", "unchanged", "hook", "6");
+    db.exec(`INSERT INTO suffix_counters VALUES ('łukasz@x.com', 3), ('lukasz@x.com', 5);
+             PRAGMA user_version = 6;`);
+    db.close();
+    const migrated = openDatabase(dbPath);
+    try {
+      assert.deepEqual(schemaObjects(migrated), OBJECTS);
+      const rows = migrated.prepare(
+        "SELECT login_key, login, owner, requested_key FROM logins ORDER BY login_key",
+      ).all().map((r) => ({ ...r }));
+      assert.deepEqual(rows, [
+        // The row whose key did not change keeps it; the other keeps its old key.
+        { login_key: "fiona@x.com", login: "ﬁona@x.com", owner: "C", requested_key: "fiona@x.com" },
+        {
+          login_key: "soren@x.com",
+          login: "soren@x.com",
+          owner: "A",
+          requested_key: "soren.k@x.com",
+        },
+        { login_key: "strasse@x.com", login: "STRASSE@x.com", owner: null, requested_key: null },
+        {
+          login_key: "straße@x.com",
+          login: "straße@x.com",
+          owner: "B",
+          requested_key: "strasse@x.com",
+        },
+        { login_key: "søren@x.com", login: "Søren@x.com", owner: null, requested_key: null },
+        {
+          login_key: "ｆiona@x.com",
+          login: "ｆiona@x.com",
+          owner: "D",
+          requested_key: "fiona@x.com",
+        },
+      ]);
+      assert.deepEqual(
+        migrated.prepare("SELECT base_key, next_suffix FROM suffix_counters").all().map((r) => ({
+          ...r,
+        })),
+        [{ base_key: "lukasz@x.com", next_suffix: 5 }],
+      );
+    } finally {
+      migrated.close();
+    }
+  });
+});
+
 Deno.test("openDatabase() refuses a file with a newer schema and leaves it untouched", async () => {
   await withTempDir("database-", (dir) => {
     const dbPath = `${dir}/hook.db`;
