@@ -9,19 +9,24 @@ import { parseArgs } from "node:util";
 import {
   countRejections,
   type DecisionRow,
+  type InactiveHolderDecision,
+  inactiveHolders,
   type JobSummary,
   listDecisions,
   type Outcome,
   OUTCOMES,
   ownerFallbacks,
   pruneAudit,
+  releaseCounts,
   summarizeJobs,
 } from "./audit_queries.ts";
 import {
+  AGE,
   type CommandIo,
   dbPathOf,
   errorMessage,
   EXIT_USAGE,
+  parseAge,
   PROCESS_IO,
   type Terminal,
   usageError,
@@ -147,7 +152,12 @@ function runSummary(args: string[], ctx: Context): number {
         );
       }
     }
-    for (const line of summaryText(jobs, rejections, options.jobId)) ctx.terminal.out(line);
+    const attention = options.jobId === undefined
+      ? { inactive: inactiveHolders(db, INACTIVE_SHOWN), releases: releaseCounts(db) }
+      : undefined;
+    for (const line of summaryText(jobs, rejections, options.jobId, attention)) {
+      ctx.terminal.out(line);
+    }
     return 0;
   });
 }
@@ -160,6 +170,7 @@ export function summaryText(
   jobs: readonly JobSummary[],
   rejections: readonly { status: number; rejections: number; last_at: string }[],
   jobId?: string,
+  attention?: Attention,
 ): string[] {
   const lines: string[] = [];
   if (jobId === undefined) {
@@ -186,6 +197,7 @@ export function summaryText(
           "(deno task audit list --outcome unresolved)",
       );
     }
+    if (attention !== undefined) lines.push(...attentionLines(attention));
     if (jobs.length > 0) lines.push("");
   }
   if (jobs.length === 0) {
@@ -210,6 +222,44 @@ export function summaryText(
       );
     }
   });
+  return lines;
+}
+
+/** Decisions with a deactivated holder listed by the summary (the count covers all). */
+const INACTIVE_SHOWN = 10;
+
+/** What else the summary puts before the jobs. */
+export interface Attention {
+  readonly inactive: { readonly rows: readonly InactiveHolderDecision[]; readonly total: number };
+  readonly releases: { readonly count: number; readonly last_at: string | null };
+}
+
+function attentionLines({ inactive, releases }: Attention): string[] {
+  const lines: string[] = [];
+  if (inactive.total > 0) {
+    lines.push(
+      `Conflicts with a deactivated or suspended account: ${plural(inactive.total, "decision")} ` +
+        "(often the same person returning: reactivating the old account may be better than a " +
+        "second identity)",
+    );
+    for (const d of inactive.rows) {
+      const given = d.final_login === null ? "unresolved" : `given ${printable(d.final_login)}`;
+      lines.push(
+        `  ${d.received_at}  ${printable(d.original_login ?? "-")} is held by ` +
+          `${d.holder_okta_user_id ?? "an Okta user"} (${d.holder_status}); ${given}`,
+      );
+    }
+    if (inactive.total > inactive.rows.length) {
+      lines.push(`  ... and ${inactive.total - inactive.rows.length} more`);
+    }
+  }
+  if (releases.count > 0) {
+    lines.push(
+      `Released reservations: ${plural(releases.count, "login")} Okta never confirmed ` +
+        `${releases.count === 1 ? "was" : "were"} released ` +
+        `(sync --release-unconfirmed-after), last ${releases.last_at}; see table releases`,
+    );
+  }
   return lines;
 }
 
@@ -386,20 +436,6 @@ export function exportRows(rows: readonly object[], chosen: "csv" | "json"): str
   }
   if (rows.length === 0) return "";
   return stringify(rows as Record<string, unknown>[], { header: true }).replace(/\n$/, "");
-}
-
-const AGE = /^(\d{1,6})([dh])$/;
-
-/** `90d` or `36h` in milliseconds; throws a TypeError naming `option` otherwise. */
-export function parseAge(text: string, option: string): number {
-  const match = AGE.exec(text.trim());
-  const n = match === null ? 0 : Number(match[1]);
-  if (match === null || n === 0) {
-    throw new TypeError(
-      `Option ${option} must be a number of days or hours such as 90d or 36h, got "${text}"`,
-    );
-  }
-  return n * (match[2] === "d" ? 86_400_000 : 3_600_000);
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;

@@ -89,9 +89,9 @@ Deno.test("deno task audit list --format csv and json export every matching row"
     assert.equal(
       csv.stdout,
       "received_at,event_id,job_id,app_id,external_id,action,original_login,final_login," +
-        "outcome,strategy,reused,reason,status,duration_ms\n" +
+        "outcome,strategy,reused,reason,status,duration_ms,holder_status\n" +
         "2025-11-01T01:00:00.000Z,evt-old,ijOld,0oaCsvApp,RL-0,CREATE_USER," +
-        "ann.lee@ridgeline.example,ann.lee@ridgeline.example,unchanged,,0,,204,1.5\n",
+        "ann.lee@ridgeline.example,ann.lee@ridgeline.example,unchanged,,0,,204,1.5,\n",
     );
     const json = await runTask(
       "audit",
@@ -113,6 +113,7 @@ Deno.test("deno task audit list --format csv and json export every matching row"
       reason: null,
       status: 204,
       duration_ms: 1.5,
+      holder_status: null,
     }]);
   });
 });

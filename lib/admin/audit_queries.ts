@@ -73,6 +73,44 @@ export function ownerFallbacks(db: DatabaseSync): { appUserId: number; event: nu
   return { appUserId: row.app_user_id, event: row.event };
 }
 
+/** Okta statuses of a holder who may be the imported person returning. */
+export const INACTIVE_STATUSES = ["DEPROVISIONED", "SUSPENDED"] as const;
+
+/** A decision whose login conflicted with a deactivated or suspended Okta account. */
+export interface InactiveHolderDecision {
+  readonly received_at: string;
+  readonly original_login: string | null;
+  readonly final_login: string | null;
+  readonly outcome: Outcome;
+  readonly holder_status: string;
+  readonly holder_okta_user_id: string | null;
+}
+
+/** The newest `limit` such decisions, and how many there are in all. */
+export function inactiveHolders(
+  db: DatabaseSync,
+  limit: number,
+): { readonly rows: InactiveHolderDecision[]; readonly total: number } {
+  const where = `holder_status IN (${INACTIVE_STATUSES.map((s) => `'${s}'`).join(", ")})`;
+  const { total } = db.prepare(`SELECT count(*) AS total FROM decisions WHERE ${where}`)
+    .get() as { total: number };
+  const rows = db.prepare(`
+    SELECT received_at, original_login, final_login, outcome, holder_status, holder_okta_user_id
+    FROM decisions WHERE ${where} ORDER BY received_at DESC, event_id DESC LIMIT ?`)
+    .all(limit).map((row) => ({ ...row }) as unknown as InactiveHolderDecision);
+  return { rows, total };
+}
+
+/** Hook reservations released by `sync --release-unconfirmed-after`: how many, the last when. */
+export function releaseCounts(db: DatabaseSync): { count: number; last_at: string | null } {
+  return {
+    ...db.prepare("SELECT count(*) AS count, max(released_at) AS last_at FROM releases").get(),
+  } as {
+    count: number;
+    last_at: string | null;
+  };
+}
+
 /** One `decisions` row as listed (the reply body left out: it repeats the other columns). */
 export interface DecisionRow {
   readonly received_at: string;
@@ -89,6 +127,8 @@ export interface DecisionRow {
   readonly reason: string | null;
   readonly status: number;
   readonly duration_ms: number;
+  /** Okta status of the account holding the conflicting login, when a sync saw it. */
+  readonly holder_status: string | null;
 }
 
 /** Which decisions to list; every field narrows. */
@@ -132,7 +172,7 @@ export function listDecisions(
     .get(...params) as { total: number };
   const rows = db.prepare(`
     SELECT received_at, event_id, job_id, app_id, external_id, action, original_login,
-           final_login, outcome, strategy, reused, reason, status, duration_ms
+           final_login, outcome, strategy, reused, reason, status, duration_ms, holder_status
     FROM decisions ${where}
     ORDER BY received_at DESC, event_id DESC
     LIMIT ?`).all(...params, filter.limit ?? -1).map((row) =>

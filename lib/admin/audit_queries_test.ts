@@ -144,6 +144,7 @@ Deno.test("listDecisions() filters by job, login text, outcome and time, newest 
       reason: "Okta reported the login taken",
       status: 200,
       duration_ms: 1.5,
+      holder_status: null,
     });
   });
 });

@@ -74,3 +74,18 @@ export function waitLine(wait: OktaWait): string {
       return `... Okta failed ${wait.request}: retrying in ${s} s`;
   }
 }
+
+/** An age as `90d` or `36h`. */
+export const AGE = /^(\d{1,6})([dh])$/;
+
+/** `90d` or `36h` in milliseconds; throws a TypeError naming `option` otherwise. */
+export function parseAge(text: string, option: string): number {
+  const match = AGE.exec(text.trim());
+  const n = match === null ? 0 : Number(match[1]);
+  if (match === null || n === 0) {
+    throw new TypeError(
+      `Option ${option} must be a number of days or hours such as 90d or 36h, got "${text}"`,
+    );
+  }
+  return n * (match[2] === "d" ? 86_400_000 : 3_600_000);
+}

@@ -31,6 +31,8 @@ Deno.test("seedLogins() reserves every login of Okta's export for no one, keepin
       { ...index.find("zoe.darcy@x.com") },
       {
         loginKey: "zoe.darcy@x.com",
+        oktaStatus: null,
+        oktaUserId: null,
         login: "Zoë.Darcy@x.com",
         owner: null,
         requestedKey: null,

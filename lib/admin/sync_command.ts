@@ -8,8 +8,16 @@ import { ConfigError, DATA_DIR } from "../config.ts";
 import { messageOf } from "../log.ts";
 import { openDatabase } from "../store/database.ts";
 import { OktaApiError, OktaClient, type OktaEnv, parseOktaEnv } from "../okta/okta_api.ts";
-import { type CommandIo, dbPathOf, EXIT_USAGE, PROCESS_IO, usageError, waitLine } from "./cli.ts";
-import { syncLogins, type SyncProgress } from "../okta/sync_logins.ts";
+import {
+  type CommandIo,
+  dbPathOf,
+  EXIT_USAGE,
+  parseAge,
+  PROCESS_IO,
+  usageError,
+  waitLine,
+} from "./cli.ts";
+import { syncLogins, type SyncProgress, type UnconfirmedReservation } from "../okta/sync_logins.ts";
 
 /** The environment variables the sync reads. */
 export const SYNC_VARIABLES = ["OKTA_ORG_URL", "OKTA_API_TOKEN", "DB_PATH"] as const;
@@ -17,7 +25,7 @@ export const SYNC_VARIABLES = ["OKTA_ORG_URL", "OKTA_API_TOKEN", "DB_PATH"] as c
 /** Raw values as read from the environment. */
 export type SyncEnv = OktaEnv & { readonly DB_PATH?: string };
 
-const USAGE = `Usage: deno task sync [--prune]
+const USAGE = `Usage: deno task sync [--prune] [--release-unconfirmed-after AGE [--confirm]]
 
 Loads every existing Okta login into the login index from the Okta Users API: all users, then
 the DEPROVISIONED ones (a plain list leaves them out, and they still hold their logins). Logins
@@ -26,6 +34,12 @@ already in the index keep their owner; Okta's user id is recorded. Safe to run a
 Options:
   --prune      Release logins an earlier sync loaded that Okta no longer has (only after both
                passes completed; logins the hook handed out are never released)
+  --release-unconfirmed-after AGE
+               List the logins the hook reserved more than AGE ago (14d, 36h) that no Okta
+               user holds: users an admin cleared from the import queue, or never confirmed.
+               Only after both passes completed.
+  --confirm    With --release-unconfirmed-after: release them, so the owner's next import gets
+               a login afresh; each release is recorded in the audit (table releases)
   -h, --help   Show this help
 
 Environment:
@@ -44,10 +58,17 @@ export async function runSync(
 ): Promise<number> {
   const { out, err } = io;
   let prune: boolean;
+  let releaseAge: { text: string; ms: number } | null = null;
+  let confirm: boolean;
   try {
     const { values } = parseArgs({
       args,
-      options: { help: { type: "boolean", short: "h" }, prune: { type: "boolean" } },
+      options: {
+        help: { type: "boolean", short: "h" },
+        prune: { type: "boolean" },
+        "release-unconfirmed-after": { type: "string" },
+        confirm: { type: "boolean" },
+      },
       allowPositionals: false,
     });
     if (values.help) {
@@ -55,6 +76,13 @@ export async function runSync(
       return 0;
     }
     prune = values.prune ?? false;
+    confirm = values.confirm ?? false;
+    const age = values["release-unconfirmed-after"];
+    if (age !== undefined) {
+      releaseAge = { text: age, ms: parseAge(age, "--release-unconfirmed-after") };
+    } else if (confirm) {
+      throw new TypeError("Option --confirm goes with --release-unconfirmed-after AGE");
+    }
   } catch (error) {
     err(usageError(error));
     return EXIT_USAGE;
@@ -83,10 +111,18 @@ export async function runSync(
     onWait: (wait) => err(waitLine(wait)),
     ...io.okta,
   });
+  const now = io.now();
+  const release = releaseAge === null ? null : {
+    reservedBefore: new Date(now.getTime() - releaseAge.ms).toISOString(),
+    confirm,
+    reason: `No Okta user held the login ${releaseAge.text} after the hook reserved it ` +
+      "(sync --release-unconfirmed-after)",
+  };
   try {
     const result = await syncLogins(db, client, {
-      startedAt: io.now().toISOString(),
+      startedAt: now.toISOString(),
       prune,
+      release,
       onProgress: (p) => progress.page(p),
     });
     progress.finish();
@@ -99,6 +135,12 @@ export async function runSync(
         `${result.updated} already present, ${result.withoutLogin} without a login${pruned}`,
     );
     if (result.pruneSkipped !== null) err(`Not pruning: ${result.pruneSkipped}`);
+    if (result.releaseSkipped !== null) err(`Not releasing: ${result.releaseSkipped}`);
+    if (releaseAge !== null && result.unconfirmed !== null) {
+      for (const line of unconfirmedLines(result.unconfirmed, releaseAge.text, result.released)) {
+        out(line);
+      }
+    }
     return 0;
   } catch (error) {
     const written = progress.last === null
@@ -152,4 +194,24 @@ class ProgressLines {
 
 function perSecond(count: number, seconds: number): number {
   return Math.round(count / Math.max(seconds, 0.001));
+}
+
+/** The unconfirmed reservations as lines: a count, one line each, then what was done. */
+export function unconfirmedLines(
+  rows: readonly UnconfirmedReservation[],
+  age: string,
+  released: number,
+): string[] {
+  if (rows.length === 0) return [`No login the hook reserved more than ${age} ago is unconfirmed`];
+  const lines = [
+    `${rows.length} login${rows.length === 1 ? "" : "s"} the hook reserved more than ${age} ago ` +
+    `${rows.length === 1 ? "is" : "are"} held by no Okta user:`,
+    ...rows.map((r) => `  ${r.login}  reserved ${r.reservedAt}  event ${r.eventId ?? "-"}`),
+  ];
+  lines.push(
+    released > 0
+      ? `Released ${released}: each owner's next import gets a login afresh (audit: table releases)`
+      : "Nothing released: run again with --confirm to release them",
+  );
+  return lines;
 }

@@ -26,6 +26,9 @@ export interface DecisionRecord {
   readonly reason: string | null;
   readonly reply: Reply;
   readonly durationMs: number;
+  /** The Okta status of the account holding the conflicting login, when a sync saw it. */
+  readonly holderStatus?: string | null;
+  readonly holderOktaUserId?: string | null;
 }
 
 /** One `rejections` row: one refusal, or (`count` > 1) several of one kind in one minute. */
@@ -64,8 +67,8 @@ export class AuditLog {
     this.#insertDecision = db.prepare(`INSERT INTO decisions
       (event_id, received_at, job_id, app_id, external_id, owner, action, original_login,
        final_login, outcome, strategy, reused, reason, status, response, duration_ms,
-       owner_source)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+       owner_source, holder_status, holder_okta_user_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.#insertRejection = db.prepare(`INSERT INTO rejections
       (received_at, status, reason, remote_addr, method, path, event_id, count, last_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -108,6 +111,8 @@ export class AuditLog {
       d.reply.body,
       Math.round(d.durationMs * 1000) / 1000,
       d.ownerSource,
+      d.holderStatus ?? null,
+      d.holderOktaUserId ?? null,
     );
   }
 

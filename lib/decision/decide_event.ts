@@ -56,6 +56,7 @@ export function decideEvent(
     at: timing.receivedAt,
   });
   const reply = resolutionReply(resolution);
+  const holder = "holder" in resolution ? resolution.holder : null;
   deps.audit.recordDecision({
     eventId: event.eventId,
     receivedAt: timing.receivedAt,
@@ -77,6 +78,8 @@ export function decideEvent(
     reason: "reason" in resolution ? resolution.reason : null,
     reply,
     durationMs: timing.elapsedMs + nowMs() - startedMs,
+    holderStatus: holder?.status ?? null,
+    holderOktaUserId: holder?.oktaUserId ?? null,
   });
   const strategy = resolution.outcome === "resolved" ? resolution.strategy : null;
   return { reply, outcome: resolution.outcome, strategy, replayed: false };

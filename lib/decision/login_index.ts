@@ -32,6 +32,10 @@ export interface LoginEntry {
   readonly requestedKey: string | null;
   readonly strategy: LoginStrategy;
   readonly source: LoginSource;
+  /** The Okta user holding the login, as the last sync saw it (`null`: not seen by a sync). */
+  readonly oktaUserId: string | null;
+  /** That user's Okta status (ACTIVE, SUSPENDED, DEPROVISIONED, ...), as the last sync saw it. */
+  readonly oktaStatus: string | null;
 }
 
 /** A login to record as taken. */
@@ -64,7 +68,8 @@ export class LoginIndex {
   constructor(db: DatabaseSync) {
     this.#db = db;
     const columns =
-      "login_key AS loginKey, login, owner, requested_key AS requestedKey, strategy, source";
+      "login_key AS loginKey, login, owner, requested_key AS requestedKey, strategy, source, " +
+      "okta_user_id AS oktaUserId, okta_status AS oktaStatus";
     this.#get = db.prepare(`SELECT ${columns} FROM logins WHERE login_key = ?`);
     this.#forOwner = db.prepare(
       `SELECT ${columns} FROM logins WHERE owner = ? AND requested_key = ? LIMIT 1`,

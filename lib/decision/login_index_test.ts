@@ -12,6 +12,8 @@ Deno.test("LoginIndex.find() ignores case and diacritics, as Okta does", async (
     index.reserve(reservation("Zoë.Darcy@Example.com", { owner: "o1", eventId: "evt-1" }));
     const expected = {
       loginKey: "zoe.darcy@example.com",
+      oktaStatus: null,
+      oktaUserId: null,
       login: "Zoë.Darcy@Example.com",
       owner: "o1",
       requestedKey: null,
@@ -58,6 +60,8 @@ Deno.test("LoginIndex.findForOwner() finds the login an owner got for a requeste
     }));
     assert.deepEqual({ ...index.findForOwner("owner-1", "Kim.Park@Example.com") }, {
       loginKey: "kim.soo.park@example.com",
+      oktaStatus: null,
+      oktaUserId: null,
       login: "kim.soo.park@example.com",
       owner: "owner-1",
       requestedKey: "kim.park@example.com",
@@ -80,6 +84,8 @@ Deno.test("LoginIndex.disown() keeps the login taken but by no owner", async () 
     index.disown("ANA@example.com", "okta_conflict");
     assert.deepEqual({ ...index.find("ana@example.com") }, {
       loginKey: "ana@example.com",
+      oktaStatus: null,
+      oktaUserId: null,
       login: "ana@example.com",
       owner: null,
       requestedKey: null,

@@ -20,6 +20,7 @@ Deno.test("resolutionReply() sets the new login with one profile update command"
     strategy: "middle_name",
     reused: false,
     reason: "Okta reported the login taken",
+    holder: null,
   });
   assert.equal(reply.status, 200);
   assert.deepEqual(JSON.parse(reply.body!), {
@@ -38,6 +39,7 @@ Deno.test("resolutionReply() answers an unresolved conflict with Okta's error ob
       reason: "MISSING_MIDDLE_NAME",
       summary: "No middle name in the app user or Okta user profile",
     }],
+    holder: null,
   });
   assert.equal(reply.status, 200);
   const body = JSON.parse(reply.body!);

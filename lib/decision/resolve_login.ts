@@ -17,6 +17,13 @@ import type { LoginIndex, LoginSource, LoginStrategy, Reservation } from "./logi
 import { oktaUserOwner } from "./owner.ts";
 import { quote } from "./quote.ts";
 
+/** The Okta account holding the login an event conflicted with, when a sync saw it. */
+export interface Holder {
+  /** Its Okta status: a DEPROVISIONED or SUSPENDED holder is often the same person returning. */
+  readonly status: string;
+  readonly oktaUserId: string | null;
+}
+
 /** What the service decided for one event. */
 export type Resolution =
   | {
@@ -36,12 +43,14 @@ export type Resolution =
     readonly strategy: StrategyName;
     readonly reused: boolean;
     readonly reason: string;
+    readonly holder: Holder | null;
   }
   | {
     readonly outcome: "unresolved";
     readonly original: string;
     readonly reason: string;
     readonly problems: readonly StrategyProblem[];
+    readonly holder: Holder | null;
   };
 
 /**
@@ -99,6 +108,7 @@ export function resolveLogin(
         strategy: resolutionStrategy(previous.strategy),
         reused: true,
         reason: "The owner was given this login by an earlier decision",
+        holder: null,
       };
     }
     if (!event.oktaReportsConflict) return { outcome: "unchanged", login: original, reused: true };
@@ -118,6 +128,9 @@ export function resolveLogin(
     index.reserve(reservation(original, "okta_conflict", "okta_conflict", null, null));
   }
 
+  const held: Holder | null = holder === undefined || holder.oktaStatus === null
+    ? null
+    : { status: holder.oktaStatus, oktaUserId: holder.oktaUserId };
   const why = event.oktaReportsConflict
     ? "Okta reported the login taken"
     : "The login index holds the login for another user";
@@ -130,7 +143,14 @@ export function resolveLogin(
   for (const candidate of candidates) {
     if (index.find(candidate.login) === undefined) {
       index.reserve(reservation(candidate.login, candidate.strategy));
-      return { outcome: "resolved", original, ...candidate, reused: false, reason: why };
+      return {
+        outcome: "resolved",
+        original,
+        ...candidate,
+        reused: false,
+        reason: why,
+        holder: held,
+      };
     }
     skipped.push({
       strategy: candidate.strategy,
@@ -152,6 +172,7 @@ export function resolveLogin(
         strategy: "numeric_suffix",
         reused: false,
         reason: why,
+        holder: held,
       };
     }
     skipped.push({
@@ -168,6 +189,7 @@ export function resolveLogin(
     original,
     reason: why,
     problems: ordered(skipped, options.strategies),
+    holder: held,
   };
 }
 

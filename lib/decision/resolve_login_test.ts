@@ -129,6 +129,7 @@ Deno.test("resolveLogin() infixes the middle name when the index holds the login
     take(index, "john.smith@example.com");
     assert.deepEqual(resolve(index, event()), {
       outcome: "resolved",
+      holder: null,
       original: "john.smith@example.com",
       login: "john.alexander.smith@example.com",
       strategy: "middle_name",
@@ -146,10 +147,35 @@ Deno.test("resolveLogin() infixes the middle name when the index holds the login
   });
 });
 
+Deno.test("resolveLogin() records the Okta status of the account holding a conflicting login", async () => {
+  await withIndex((index, db) => {
+    take(index, "john.smith@example.com", { owner: '["okta","00uOld"]', source: "sync" });
+    db.exec("UPDATE logins SET okta_user_id = '00uOld', okta_status = 'DEPROVISIONED'");
+    const resolved = resolve(index, event({ oktaReportsConflict: true }));
+    assert.equal(resolved.outcome, "resolved");
+    assert.deepEqual("holder" in resolved && resolved.holder, {
+      status: "DEPROVISIONED",
+      oktaUserId: "00uOld",
+    });
+    // Unresolved too: the admin may reactivate the old account instead.
+    const stuck = resolve(
+      index,
+      event({ eventId: "evt-2", owner: OTHER, middleName: null }),
+      ["middle_name"],
+    );
+    assert.equal(stuck.outcome, "unresolved");
+    assert.deepEqual("holder" in stuck && stuck.holder, {
+      status: "DEPROVISIONED",
+      oktaUserId: "00uOld",
+    });
+  });
+});
+
 Deno.test("resolveLogin() records a login Okta reports taken as held by no owner", async () => {
   await withIndex((index, db) => {
     assert.deepEqual(resolve(index, event({ oktaReportsConflict: true })), {
       outcome: "resolved",
+      holder: null,
       original: "john.smith@example.com",
       login: "john.alexander.smith@example.com",
       strategy: "middle_name",
@@ -190,6 +216,7 @@ Deno.test("resolveLogin() moves an owner off its earlier login when Okta now rep
     const result = resolve(index, event({ eventId: "evt-2", oktaReportsConflict: true }));
     assert.deepEqual(result, {
       outcome: "resolved",
+      holder: null,
       original: "john.smith@example.com",
       login: "john.alexander.smith@example.com",
       strategy: "middle_name",
@@ -210,6 +237,7 @@ Deno.test("resolveLogin() gives a re-run owner the login it was given before", a
     // Next run: another event, another middle name; same person.
     assert.deepEqual(resolve(index, event({ eventId: "evt-2", middleName: "Zed" })), {
       outcome: "resolved",
+      holder: null,
       original: "john.smith@example.com",
       login: "john.alexander.smith@example.com",
       strategy: "middle_name",
@@ -229,6 +257,7 @@ Deno.test("resolveLogin() gives a re-run owner its earlier login when the login 
     const again = resolve(index, event({ eventId: "evt-2", login: "John.Smith@Example.com" }));
     assert.deepEqual(again, {
       outcome: "resolved",
+      holder: null,
       original: "John.Smith@Example.com",
       login: "John.alexander.Smith@Example.com",
       strategy: "middle_name",
@@ -263,6 +292,7 @@ Deno.test("resolveLogin() tries the middle initial when the middle-name login is
     take(index, "John.Alexander.Smith@example.com");
     assert.deepEqual(resolve(index, event()), {
       outcome: "resolved",
+      holder: null,
       original: "john.smith@example.com",
       login: "john.a.smith@example.com",
       strategy: "middle_initial",
@@ -279,6 +309,7 @@ Deno.test("resolveLogin() falls back to a numeric suffix when every middle-name 
     }
     assert.deepEqual(resolve(index, event()), {
       outcome: "resolved",
+      holder: null,
       original: "john.smith@example.com",
       login: "john.smith3@example.com",
       strategy: "numeric_suffix",
@@ -300,6 +331,7 @@ Deno.test("resolveLogin() leaves the event unresolved with one problem per strat
     const strategies: StrategyName[] = ["middle_initial", "middle_name"];
     assert.deepEqual(resolve(index, event(), strategies), {
       outcome: "unresolved",
+      holder: null,
       original: "john.smith@example.com",
       reason: "The login index holds the login for another user",
       problems: [
@@ -331,6 +363,7 @@ Deno.test("resolveLogin() reports a missing middle name and a login too long for
     );
     assert.deepEqual(result, {
       outcome: "unresolved",
+      holder: null,
       original: login,
       reason: "The login index holds the login for another user",
       problems: [
@@ -354,6 +387,7 @@ Deno.test("resolveLogin() reports a login that is not an email address", async (
     take(index, "jsmith");
     assert.deepEqual(resolve(index, event({ login: "jsmith" })), {
       outcome: "unresolved",
+      holder: null,
       original: "jsmith",
       reason: "The login index holds the login for another user",
       problems: [

@@ -59,6 +59,31 @@ export interface SyncReport extends Omit<SyncProgress, "pass"> {
   readonly pruned: number | null;
   /** Why pruning was skipped, if it was. */
   readonly pruneSkipped: string | null;
+  /** Hook reservations no Okta user holds, older than asked; `null` when not asked. */
+  readonly unconfirmed: readonly UnconfirmedReservation[] | null;
+  /** How many of them were released (0 unless confirmed). */
+  readonly released: number;
+  /** Why they were not looked for, if they were not. */
+  readonly releaseSkipped: string | null;
+}
+
+/** A login the hook reserved that no Okta user held when this sync listed them all. */
+export interface UnconfirmedReservation {
+  readonly login: string;
+  readonly owner: string;
+  /** The decision that reserved it. */
+  readonly eventId: string | null;
+  readonly reservedAt: string;
+}
+
+/** Which unconfirmed hook reservations to look for, and whether to release them. */
+export interface ReleaseOptions {
+  /** Reservations made before this time (ISO 8601) and unseen by this run. */
+  readonly reservedBefore: string;
+  /** Release them (else only list them). */
+  readonly confirm: boolean;
+  /** Recorded with each release, in the `releases` table. */
+  readonly reason: string;
 }
 
 /** Options for {@link syncLogins}. */
@@ -67,6 +92,8 @@ export interface SyncOptions {
   readonly startedAt: string;
   /** Release sync rows no pass saw, once both passes completed. */
   readonly prune: boolean;
+  /** Look for (and perhaps release) hook reservations Okta never confirmed, once both passes completed. */
+  readonly release?: ReleaseOptions | null;
   readonly onProgress?: (progress: SyncProgress) => void;
 }
 
@@ -96,25 +123,58 @@ export async function syncLogins(
       options.onProgress?.({ pass: pass.name, ...totals });
     }
   }
+  // An org always has at least its admin: an empty list means a wrong org or a broken reply, and
+  // releasing on it would release every login.
+  const emptyOrg = totals.users - deprovisioned === 0 ? "Okta listed no users" : null;
   let pruned: number | null = null;
   let pruneSkipped: string | null = null;
   if (options.prune) {
-    // An org always has at least its admin: an empty list means a wrong org or a broken
-    // reply, and pruning on it would release every synced login.
-    if (totals.users - deprovisioned === 0) pruneSkipped = "Okta listed no users";
+    if (emptyOrg !== null) pruneSkipped = emptyOrg;
     else pruned = writer.prune();
   }
-  return { ...totals, deprovisioned, pruned, pruneSkipped };
+  let unconfirmed: UnconfirmedReservation[] | null = null;
+  let released = 0;
+  let releaseSkipped: string | null = null;
+  const release = options.release ?? null;
+  if (release !== null) {
+    if (emptyOrg !== null) releaseSkipped = emptyOrg;
+    else {
+      unconfirmed = writer.unconfirmed(release.reservedBefore);
+      if (release.confirm) released = writer.release(unconfirmed, release.reason);
+    }
+  }
+  return {
+    ...totals,
+    deprovisioned,
+    pruned,
+    pruneSkipped,
+    unconfirmed,
+    released,
+    releaseSkipped,
+  };
 }
 
-/** The id and login of a listed user, or `null` if the reply lacks either. */
-export function userLogin(user: unknown): { id: string; login: string } | null {
+/** A listed user as the sync records it. */
+export interface ListedUser {
+  readonly id: string;
+  readonly login: string;
+  /** Okta's status (ACTIVE, SUSPENDED, DEPROVISIONED, ...), `null` if the reply lacks it. */
+  readonly status: string | null;
+}
+
+/** The id, login and status of a listed user, or `null` if the reply lacks the id or login. */
+export function userLogin(user: unknown): ListedUser | null {
   if (typeof user !== "object" || user === null) return null;
-  const { id, profile } = user as { id?: unknown; profile?: { login?: unknown } | null };
+  const { id, profile, status } = user as {
+    id?: unknown;
+    profile?: { login?: unknown } | null;
+    status?: unknown;
+  };
   const login = profile?.login;
   if (typeof id !== "string" || id === "" || typeof login !== "string") return null;
   const trimmed = login.trim();
-  return trimmed === "" ? null : { id, login: trimmed };
+  const known = typeof status === "string" && /^[A-Z_]{1,40}$/.test(status) ? status : null;
+  return trimmed === "" ? null : { id, login: trimmed, status: known };
 }
 
 /** SQL for the sync's writes. */
@@ -124,19 +184,35 @@ class SyncWriter {
   readonly #insert: StatementSync;
   readonly #touch: StatementSync;
   readonly #prune: StatementSync;
+  readonly #unconfirmed: StatementSync;
+  readonly #release: StatementSync;
+  readonly #recordRelease: StatementSync;
 
   constructor(db: DatabaseSync, at: string) {
     this.#db = db;
     this.#at = at;
     this.#insert = db.prepare(`INSERT OR IGNORE INTO logins
       (login_key, login, owner, requested_key, strategy, source, event_id, created_at,
-       okta_user_id, seen_at)
-      VALUES (?, ?, ?, NULL, 'sync', 'sync', NULL, ?, ?, ?)`);
+       okta_user_id, seen_at, okta_status)
+      VALUES (?, ?, ?, NULL, 'sync', 'sync', NULL, ?, ?, ?, ?)`);
     // A row the hook, a seed or a link made keeps its owner: only what Okta says is recorded.
-    this.#touch = db.prepare("UPDATE logins SET okta_user_id = ?, seen_at = ? WHERE login_key = ?");
+    // For a hook row this confirms that Okta created the user it was reserved for.
+    this.#touch = db.prepare(
+      "UPDATE logins SET okta_user_id = ?, seen_at = ?, okta_status = ? WHERE login_key = ?",
+    );
     this.#prune = db.prepare(
       "DELETE FROM logins WHERE source = 'sync' AND (seen_at IS NULL OR seen_at < ?)",
     );
+    const unseenHookRow =
+      "source = 'hook' AND owner IS NOT NULL AND (seen_at IS NULL OR seen_at < ?)";
+    this.#unconfirmed = db.prepare(`SELECT login, owner, event_id AS eventId,
+        created_at AS reservedAt
+      FROM logins WHERE ${unseenHookRow} AND created_at < ? ORDER BY created_at, login_key`);
+    this.#release = db.prepare(
+      `DELETE FROM logins WHERE login_key = ? AND login = ? AND ${unseenHookRow}`,
+    );
+    this.#recordRelease = db.prepare(`INSERT INTO releases
+      (released_at, login, owner, event_id, reserved_at, reason) VALUES (?, ?, ?, ?, ?, ?)`);
   }
 
   /** Upserts one page of users in one transaction. */
@@ -159,11 +235,12 @@ class SyncWriter {
           this.#at,
           found.id,
           this.#at,
+          found.status,
         );
         if (Number(inserted.changes) === 1) {
           added++;
         } else {
-          this.#touch.run(found.id, this.#at, key);
+          this.#touch.run(found.id, this.#at, found.status, key);
           updated++;
         }
       }
@@ -178,6 +255,35 @@ class SyncWriter {
       deleted = Number(this.#prune.run(this.#at).changes);
     });
     return deleted;
+  }
+
+  /** Hook reservations made before `before` that this run did not see Okta hold. */
+  unconfirmed(before: string): UnconfirmedReservation[] {
+    return this.#unconfirmed.all(this.#at, before).map((row) => ({ ...row }) as never);
+  }
+
+  /**
+   * Releases `rows`, recording each in `releases`, in one transaction; a row the hook re-used or
+   * Okta confirmed meanwhile is left alone. Returns how many were released.
+   */
+  release(rows: readonly UnconfirmedReservation[], reason: string): number {
+    let released = 0;
+    this.#transaction(() => {
+      for (const row of rows) {
+        const gone = this.#release.run(loginKey(row.login), row.login, this.#at);
+        if (Number(gone.changes) === 0) continue;
+        this.#recordRelease.run(
+          this.#at,
+          row.login,
+          row.owner,
+          row.eventId,
+          row.reservedAt,
+          reason,
+        );
+        released++;
+      }
+    });
+    return released;
   }
 
   #transaction(work: () => void): void {

@@ -78,6 +78,9 @@ Deno.test("syncLogins() loads every user over several pages, deprovisioned users
       deprovisioned: 2,
       pruned: null,
       pruneSkipped: null,
+      unconfirmed: null,
+      released: 0,
+      releaseSkipped: null,
     });
     assert.deepEqual(progress, [
       "plain list:2",
@@ -172,6 +175,105 @@ Deno.test("syncLogins() with prune releases only synced logins Okta no longer ha
   });
 });
 
+Deno.test("syncLogins() records each holder's Okta status, updating it on the next run", async () => {
+  const users = [{ id: "00uA", status: "ACTIVE", login: "zoe.darcy@example.com" }];
+  await withSetup({ token: TOKEN, users }, async ({ fake, db, client }) => {
+    reserve(db, "Zoë.Darcy@example.com", '["0oaApp","E-17"]', "hook");
+    await syncLogins(db, client, { startedAt: RUN_1, prune: false });
+    const status = () => db.prepare("SELECT okta_status AS s FROM logins").all().map((r) => r.s);
+    assert.deepEqual(status(), ["ACTIVE"]);
+    fake.users = [{ id: "00uA", status: "DEPROVISIONED", login: "zoe.darcy@example.com" }];
+    await syncLogins(db, client, { startedAt: RUN_2, prune: false });
+    assert.deepEqual(status(), ["DEPROVISIONED"]);
+    assert.deepEqual(
+      { ...new LoginIndex(db).find("zoe.darcy@example.com") },
+      {
+        loginKey: "zoe.darcy@example.com",
+        login: "Zoë.Darcy@example.com",
+        owner: '["0oaApp","E-17"]',
+        requestedKey: "zoë.darcy@example.com",
+        strategy: "unchanged",
+        source: "hook",
+        oktaUserId: "00uA",
+        oktaStatus: "DEPROVISIONED",
+      },
+    );
+  });
+});
+
+Deno.test("syncLogins() lists, and when confirmed releases, old hook reservations no Okta user holds", async () => {
+  const users = [{ id: "00uA", status: "ACTIVE", login: "held@example.com" }];
+  await withSetup({ token: TOKEN, users }, async ({ db, client }) => {
+    const index = new LoginIndex(db);
+    const hook = (login: string, owner: string, at: string) =>
+      index.reserve(reservation(login, {
+        owner,
+        requestedKey: login,
+        strategy: "unchanged",
+        source: "hook",
+        eventId: `evt-${owner}`,
+        at,
+      }));
+    hook("held@example.com", "E1", "2024-12-01T00:00:00.000Z"); // Okta created the user
+    hook("cleared@example.com", "E2", "2024-12-01T00:00:00.000Z"); // cleared from the queue
+    hook("recent@example.com", "E3", "2024-12-31T12:00:00.000Z"); // may still be pending
+    reserve(db, "seeded@example.com", null, "seed"); // never a hook reservation
+    const release = { reservedBefore: "2024-12-20T00:00:00.000Z", reason: "test", confirm: false };
+    const listed = await syncLogins(db, client, { startedAt: RUN_1, prune: false, release });
+    const expected = [{
+      login: "cleared@example.com",
+      owner: "E2",
+      eventId: "evt-E2",
+      reservedAt: "2024-12-01T00:00:00.000Z",
+    }];
+    assert.deepEqual(listed.unconfirmed, expected);
+    assert.equal(listed.released, 0);
+    assert.notEqual(index.find("cleared@example.com"), undefined);
+
+    const done = await syncLogins(db, client, {
+      startedAt: RUN_2,
+      prune: false,
+      release: { ...release, confirm: true },
+    });
+    assert.deepEqual(done.unconfirmed, expected);
+    assert.equal(done.released, 1);
+    // Free again for whoever imports it next; the others stay reserved.
+    assert.equal(index.find("cleared@example.com"), undefined);
+    assert.deepEqual(rows(db).map((r) => r.login), [
+      "held@example.com",
+      "recent@example.com",
+      "seeded@example.com",
+    ]);
+    assert.equal(rows(db)[0]!.okta_user_id, "00uA");
+    assert.deepEqual(
+      db.prepare("SELECT released_at, login, owner, event_id, reserved_at, reason FROM releases")
+        .all().map((r) => ({ ...r })),
+      [{
+        released_at: RUN_2,
+        login: "cleared@example.com",
+        owner: "E2",
+        event_id: "evt-E2",
+        reserved_at: "2024-12-01T00:00:00.000Z",
+        reason: "test",
+      }],
+    );
+  });
+});
+
+Deno.test("syncLogins() releases nothing when Okta lists no users", async () => {
+  await withSetup({ token: TOKEN, users: [] }, async ({ db, client }) => {
+    reserve(db, "hooked@example.com", "E1", "hook");
+    const report = await syncLogins(db, client, {
+      startedAt: RUN_1,
+      prune: false,
+      release: { reservedBefore: RUN_1, reason: "test", confirm: true },
+    });
+    assert.equal(report.unconfirmed, null);
+    assert.equal(report.releaseSkipped, "Okta listed no users");
+    assert.equal(rows(db).length, 1);
+  });
+});
+
 Deno.test("syncLogins() prunes nothing when a pass fails, keeping the pages already written", async () => {
   const users = [...makeUsers(4), ...makeUsers(1, "DEPROVISIONED", 4)];
   await withSetup({ token: TOKEN, users, pageSize: 2 }, async ({ fake, db, client }) => {
@@ -210,11 +312,24 @@ Deno.test("syncLogins() does not prune when Okta lists no users (a wrong org wou
   });
 });
 
-Deno.test("userLogin() skips users without an id or a login", () => {
+Deno.test("userLogin() skips users without an id or a login, and keeps only a status-shaped status", () => {
   assert.deepEqual(userLogin({ id: "00u1", profile: { login: " a@b.c " } }), {
     id: "00u1",
     login: "a@b.c",
+    status: null,
   });
+  assert.deepEqual(
+    userLogin({ id: "00u1", status: "DEPROVISIONED", profile: { login: "a@b.c" } }),
+    {
+      id: "00u1",
+      login: "a@b.c",
+      status: "DEPROVISIONED",
+    },
+  );
+  assert.equal(
+    userLogin({ id: "00u1", status: "<b>x", profile: { login: "a@b.c" } })?.status,
+    null,
+  );
   assert.equal(userLogin({ id: "00u1", profile: {} }), null);
   assert.equal(userLogin({ profile: { login: "a@b.c" } }), null);
   assert.equal(userLogin({ id: "00u1", profile: null }), null);

@@ -136,6 +136,24 @@ const MIGRATIONS: readonly Migration[] = [
   // 7: the login key became at least as strict as Okta (ø, ł, ß, ligatures and full-width forms
   // count as their ASCII spelling), so every key is computed afresh.
   rekeyLogins,
+  // 8: the Okta status of a synced login's holder, and that status recorded on the decisions
+  // whose login conflicted with it (a DEPROVISIONED holder is often the same person returning);
+  // releases of hook reservations Okta never confirmed, with why.
+  `
+  ALTER TABLE logins ADD COLUMN okta_status TEXT;
+  ALTER TABLE decisions ADD COLUMN holder_status TEXT;
+  ALTER TABLE decisions ADD COLUMN holder_okta_user_id TEXT;
+  CREATE TABLE releases (
+    id          INTEGER PRIMARY KEY,
+    released_at TEXT NOT NULL,
+    login       TEXT NOT NULL,
+    owner       TEXT,
+    event_id    TEXT,     -- the decision that had reserved it
+    reserved_at TEXT NOT NULL,
+    reason      TEXT NOT NULL
+  );
+  CREATE INDEX releases_by_time ON releases (released_at);
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -19,14 +19,24 @@ const OBJECTS = [
   "index logins_by_owner",
   "index logins_seen_by_sync",
   "index rejections_by_time",
+  "index releases_by_time",
   "table decisions",
   "table logins",
   "table rejections",
+  "table releases",
   "table suffix_counters",
   "view job_summary",
   "view login_changes",
   "view rejections_by_day",
 ];
+
+/** Back from version 8 to 7 (7 changed keys only). */
+const UNDO_8 = `
+  DROP TABLE releases;
+  ALTER TABLE decisions DROP COLUMN holder_status;
+  ALTER TABLE decisions DROP COLUMN holder_okta_user_id;
+  ALTER TABLE logins DROP COLUMN okta_status;
+`;
 
 Deno.test("openDatabase() migrates a fresh file to SCHEMA_VERSION", async () => {
   await withTempDir("database-", (dir) => {
@@ -88,7 +98,8 @@ Deno.test("openDatabase() migrates a version 1 file up, keeping its rows", async
   await withTempDir("database-", (dir) => {
     const dbPath = `${dir}/hook.db`;
     const db = openDatabase(dbPath);
-    // Back to version 1: undo what versions 2 to 6 did.
+    // Back to version 1: undo what versions 2 to 8 did.
+    db.exec(UNDO_8);
     db.exec(`
       ALTER TABLE decisions DROP COLUMN owner_source;
       DROP VIEW job_summary; DROP VIEW login_changes; DROP VIEW rejections_by_day;
@@ -131,6 +142,7 @@ Deno.test("openDatabase() re-keys a version 6 index by the stricter fold, losing
     row.run("strasse@x.com", "STRASSE@x.com", null, null, "seed", "seed", "4");
     row.run("ﬁona@x.com", "ﬁona@x.com", "C", "ﬁona@x.com", "unchanged", "hook", "5");
     row.run("ｆiona@x.com", "ｆiona@x.com", "D", "ｆiona@x.com", "unchanged", "hook", "6");
+    db.exec(UNDO_8);
     db.exec(`INSERT INTO suffix_counters VALUES ('łukasz@x.com', 3), ('lukasz@x.com', 5);
              PRAGMA user_version = 6;`);
     db.close();
