@@ -8,7 +8,7 @@
  *   bench/pipeline_server.ts PORT CERT_FILE KEY_FILE SECRET > /dev/null
  */
 
-import { createAuthCheck } from "../lib/hook/auth.ts";
+import { createSecretCheck } from "../lib/hook/auth.ts";
 import type { Decided } from "../lib/decision/decide_event.ts";
 import { createLogger } from "../lib/log.ts";
 import { createHandler } from "../lib/hook/routes.ts";
@@ -26,8 +26,7 @@ const unchanged: Decided = {
   replayed: false,
 };
 const handler = createHandler({
-  checkAuth: createAuthCheck([secret], "authorization"),
-  authHeader: "authorization",
+  checkAuth: createSecretCheck([secret], "authorization"),
   store: {
     decide: () => Promise.resolve(unchanged),
     recordRejection: () => Promise.resolve(),

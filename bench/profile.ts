@@ -13,7 +13,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { AuditLog } from "../lib/decision/audit.ts";
-import { createAuthCheck } from "../lib/hook/auth.ts";
+import { createSecretCheck } from "../lib/hook/auth.ts";
 import { openDatabase } from "../lib/store/database.ts";
 import { type Decided, decideEvent } from "../lib/decision/decide_event.ts";
 import { commitGroup } from "../lib/store/group_commit.ts";
@@ -54,7 +54,7 @@ const { values: options } = parseArgs({
 async function timeSteps(requests: number): Promise<string> {
   const db = openDatabase(join(dir, "steps.db"));
   const deps = { index: new LoginIndex(db), audit: new AuditLog(db), strategies: STRATEGY_NAMES };
-  const checkAuth = createAuthCheck([SECRET], "Authorization");
+  const checkAuth = createSecretCheck([SECRET], "Authorization");
   const log = createLogger({ write() {}, flush() {} });
   const attributes = { ownerAttribute: "externalId", middleNameAttribute: "middleName" };
   const passes: Record<string, number>[] = [];
@@ -71,7 +71,7 @@ async function timeSteps(requests: number): Promise<string> {
             "content-type": "application/json",
           });
           let t = performance.now();
-          if (checkAuth(headers) !== "ok") throw new Error("Auth failed");
+          if (!checkAuth(headers).ok) throw new Error("Auth failed");
           totals["auth"]! += performance.now() - t;
           const request = new Request("https://127.0.0.1/hooks/import", {
             method: "POST",

@@ -35,6 +35,11 @@ export const CONFIG_VARIABLES = [
   "TRUSTED_PROXIES",
   "METRICS_PORT",
   "METRICS_HOSTNAME",
+  "HOOK_OAUTH_ISSUER",
+  "HOOK_OAUTH_AUDIENCE",
+  "HOOK_OAUTH_SCOPES",
+  "HOOK_OAUTH_CLIENT_IDS",
+  "HOOK_OAUTH_ACCEPT_SECRET",
 ] as const;
 
 /** Raw values as read from the environment. */
@@ -50,6 +55,8 @@ export interface Config {
   readonly authSecrets: readonly string[] | null;
   /** Name of the header Okta sends the secret in. */
   readonly authHeader: string;
+  /** OAuth 2.0 bearer tokens (`HOOK_OAUTH_*`), or `null` for the header secret only. */
+  readonly oauth: OAuthConfig | null;
   /** PEM certificate and key files; `null` means "use the generated development certificate". */
   readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
   /** `TLS=off`: plain HTTP, for a TLS-terminating proxy in front. */
@@ -85,6 +92,20 @@ export interface Config {
     /** How long SIGTERM waits for requests in flight before closing what is left. */
     readonly drainTimeoutMs: number;
   };
+}
+
+/** How Okta's OAuth 2.0 access tokens are checked. */
+export interface OAuthConfig {
+  /** The authorization server's issuer, compared exactly with `iss`. */
+  readonly issuer: string;
+  /** The audience the tokens must carry in `aud`. */
+  readonly audience: string;
+  /** Scopes every token must carry (in `scp` or `scope`); none when empty. */
+  readonly scopes: readonly string[];
+  /** Allowed client ids (`cid` or `client_id`); any when empty. */
+  readonly clientIds: readonly string[];
+  /** Whether the header secret is accepted beside tokens, while switching over. */
+  readonly acceptSecret: boolean;
 }
 
 /** Default location of runtime files. */
@@ -124,6 +145,7 @@ export function parseConfig(env: RawEnv): Config {
       port: integer(env, "METRICS_PORT", 0, 0, 65535),
     },
     authSecrets: secrets(env),
+    oauth: oauth(env),
     authHeader: matching(env, "HOOK_AUTH_HEADER", "Authorization", HEADER_NAME, "a header name"),
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : null,
     dbPath: optional(env, "DB_PATH") ?? DEFAULT_DB_PATH,
@@ -234,6 +256,78 @@ function secrets(env: RawEnv): string[] | null {
     }
   });
   return values;
+}
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/;
+const CLIENT_ID = /^[\x21-\x7e]{1,200}$/;
+
+function oauth(env: RawEnv): OAuthConfig | null {
+  const issuer = optional(env, "HOOK_OAUTH_ISSUER");
+  if (issuer === undefined) {
+    for (
+      const name of ["HOOK_OAUTH_AUDIENCE", "HOOK_OAUTH_SCOPES", "HOOK_OAUTH_CLIENT_IDS"] as const
+    ) {
+      if (optional(env, name) !== undefined) {
+        throw new ConfigError(`Cannot read ${name}: it needs HOOK_OAUTH_ISSUER to be set`);
+      }
+    }
+    return null;
+  }
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw new ConfigError(`Cannot read HOOK_OAUTH_ISSUER: "${issuer}" is not a URL`);
+  }
+  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+    throw new ConfigError(
+      `Cannot read HOOK_OAUTH_ISSUER: "${issuer}" does not start with https://`,
+    );
+  }
+  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
+    throw new ConfigError(
+      `Cannot read HOOK_OAUTH_ISSUER: "${issuer}" must be the issuer exactly, without credentials, query or fragment`,
+    );
+  }
+  const audience = optional(env, "HOOK_OAUTH_AUDIENCE");
+  if (audience === undefined) {
+    throw new ConfigError(
+      "Cannot read HOOK_OAUTH_AUDIENCE: it must be set with HOOK_OAUTH_ISSUER (the default server's is api://default)",
+    );
+  }
+  const list = (name: keyof RawEnv, pattern: RegExp, what: string): string[] => {
+    const values = (optional(env, name) ?? "").split(/[\s,]+/).filter((v) => v !== "");
+    for (const value of values) {
+      if (!pattern.test(value)) {
+        throw new ConfigError(`Cannot read ${name}: "${value}" is not ${what}`);
+      }
+    }
+    return values;
+  };
+  const accept = optional(env, "HOOK_OAUTH_ACCEPT_SECRET")?.toLowerCase() ?? "no";
+  if (accept !== "yes" && accept !== "no") {
+    throw new ConfigError(`Cannot read HOOK_OAUTH_ACCEPT_SECRET: "${accept}" is not yes or no`);
+  }
+  const secretSet = optional(env, "HOOK_AUTH_SECRET") !== undefined;
+  if (accept === "yes" && !secretSet) {
+    throw new ConfigError(
+      "Cannot read HOOK_OAUTH_ACCEPT_SECRET: yes accepts the header secret too, but HOOK_AUTH_SECRET is not set",
+    );
+  }
+  if (accept === "no" && secretSet) {
+    throw new ConfigError(
+      "Cannot read HOOK_AUTH_SECRET: with HOOK_OAUTH_ISSUER set only tokens are accepted; " +
+        "set HOOK_OAUTH_ACCEPT_SECRET=yes to accept both while switching over, or unset it",
+    );
+  }
+  return {
+    issuer,
+    audience,
+    scopes: list("HOOK_OAUTH_SCOPES", SCOPE_TOKEN, "a scope"),
+    clientIds: list("HOOK_OAUTH_CLIENT_IDS", CLIENT_ID, "a client id"),
+    acceptSecret: accept === "yes",
+  };
 }
 
 function strategies(env: RawEnv): StrategyName[] {

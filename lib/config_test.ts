@@ -29,6 +29,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     metrics: null,
     authSecrets: null,
     authHeader: "Authorization",
+    oauth: null,
     tls: null,
     dbPath: "data/import-hook.db",
     ownerAttribute: "employeeId",
@@ -83,6 +84,7 @@ Deno.test("parseConfig() reads every variable, trimmed", () => {
       metrics: null,
       authSecrets: ["0123456789abcdef"],
       authHeader: "X-Okta-Secret",
+      oauth: null,
       tls: { certFile: "/etc/tls/cert.pem", keyFile: "/etc/tls/key.pem" },
       dbPath: "/var/lib/hook/hook.db",
       ownerAttribute: "employeeId",
@@ -285,4 +287,77 @@ Deno.test("parseConfig() puts metrics on loopback unless METRICS_HOSTNAME says o
     port: 9464,
   });
   assertConfigError({ METRICS_PORT: "x" }, 'Cannot read METRICS_PORT: "x" is not a number');
+});
+
+Deno.test("parseConfig() reads the OAuth settings: issuer, audience, scopes, client ids", () => {
+  const config = parseConfig({
+    HOOK_OAUTH_ISSUER: " https://acme.okta.com/oauth2/default ",
+    HOOK_OAUTH_AUDIENCE: "api://default",
+    HOOK_OAUTH_SCOPES: "okta.hooks.import, extra",
+    HOOK_OAUTH_CLIENT_IDS: "0oaHookClient 0oaOther",
+  });
+  assert.deepEqual(config.oauth, {
+    issuer: "https://acme.okta.com/oauth2/default",
+    audience: "api://default",
+    scopes: ["okta.hooks.import", "extra"],
+    clientIds: ["0oaHookClient", "0oaOther"],
+    acceptSecret: false,
+  });
+  const loopback = parseConfig({
+    HOOK_OAUTH_ISSUER: "http://127.0.0.1:9000",
+    HOOK_OAUTH_AUDIENCE: "api://test",
+    HOOK_OAUTH_ACCEPT_SECRET: "yes",
+    HOOK_AUTH_SECRET: "0123456789abcdef",
+  });
+  assert.equal(loopback.oauth?.acceptSecret, true);
+  assert.deepEqual(loopback.authSecrets, ["0123456789abcdef"]);
+});
+
+Deno.test("parseConfig() names the OAuth setting that cannot be used", () => {
+  const issuer = { HOOK_OAUTH_ISSUER: "https://acme.okta.com/oauth2/default" };
+  const cases: [RawEnv, string][] = [
+    [
+      { HOOK_OAUTH_ISSUER: "http://acme.okta.com/oauth2/default", HOOK_OAUTH_AUDIENCE: "a" },
+      'Cannot read HOOK_OAUTH_ISSUER: "http://acme.okta.com/oauth2/default" does not start with https://',
+    ],
+    [
+      { HOOK_OAUTH_ISSUER: "acme", HOOK_OAUTH_AUDIENCE: "a" },
+      'Cannot read HOOK_OAUTH_ISSUER: "acme" is not a URL',
+    ],
+    [
+      { HOOK_OAUTH_ISSUER: "https://acme.okta.com/?x=1", HOOK_OAUTH_AUDIENCE: "a" },
+      'Cannot read HOOK_OAUTH_ISSUER: "https://acme.okta.com/?x=1" must be the issuer exactly, without credentials, query or fragment',
+    ],
+    [
+      issuer,
+      "Cannot read HOOK_OAUTH_AUDIENCE: it must be set with HOOK_OAUTH_ISSUER (the default server's is api://default)",
+    ],
+    [
+      { HOOK_OAUTH_AUDIENCE: "api://default" },
+      "Cannot read HOOK_OAUTH_AUDIENCE: it needs HOOK_OAUTH_ISSUER to be set",
+    ],
+    [
+      { ...issuer, HOOK_OAUTH_AUDIENCE: "a", HOOK_OAUTH_SCOPES: 'bad"scope' },
+      'Cannot read HOOK_OAUTH_SCOPES: "bad"scope" is not a scope',
+    ],
+    [
+      { ...issuer, HOOK_OAUTH_AUDIENCE: "a", HOOK_OAUTH_ACCEPT_SECRET: "maybe" },
+      'Cannot read HOOK_OAUTH_ACCEPT_SECRET: "maybe" is not yes or no',
+    ],
+    [
+      { ...issuer, HOOK_OAUTH_AUDIENCE: "a", HOOK_OAUTH_ACCEPT_SECRET: "yes" },
+      "Cannot read HOOK_OAUTH_ACCEPT_SECRET: yes accepts the header secret too, but HOOK_AUTH_SECRET is not set",
+    ],
+    [
+      { ...issuer, HOOK_OAUTH_AUDIENCE: "a", HOOK_AUTH_SECRET: "0123456789abcdef" },
+      "Cannot read HOOK_AUTH_SECRET: with HOOK_OAUTH_ISSUER set only tokens are accepted; set HOOK_OAUTH_ACCEPT_SECRET=yes to accept both while switching over, or unset it",
+    ],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(
+      () => parseConfig(env),
+      (e: unknown) => e instanceof ConfigError && e.message === message,
+      message,
+    );
+  }
 });

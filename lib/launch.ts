@@ -37,7 +37,16 @@ const VARIABLES: Record<string, readonly string[]> = {
   serve: CONFIG_VARIABLES,
   seed: ["DB_PATH"],
   sync: ["OKTA_ORG_URL", "OKTA_API_TOKEN", "DB_PATH"],
-  register: ["OKTA_ORG_URL", "OKTA_API_TOKEN", "HOOK_AUTH_SECRET", "HOOK_AUTH_HEADER"],
+  register: [
+    "OKTA_ORG_URL",
+    "OKTA_API_TOKEN",
+    "HOOK_AUTH_SECRET",
+    "HOOK_AUTH_HEADER",
+    "HOOK_OAUTH_ISSUER",
+    "HOOK_OAUTH_SCOPES",
+    "HOOK_OAUTH_CLIENT_IDS",
+    "HOOK_OAUTH_CLIENT_SECRET",
+  ],
   preview: ["DB_PATH", "OWNER_ATTRIBUTE", "MIDDLE_NAME_ATTRIBUTE", "RESOLUTION_STRATEGIES"],
   audit: ["DB_PATH"],
 };
@@ -61,6 +70,11 @@ const PREVIEW_VALUES = [
   "format",
   "login-template",
 ];
+
+/** The environment variables the launcher passes to `command`. */
+export function commandVariables(command: string): readonly string[] {
+  return VARIABLES[command] ?? [];
+}
 
 /**
  * The real process's command line for `command args`, with its permissions derived from `env`

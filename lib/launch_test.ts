@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { launch } from "./launch.ts";
+import { commandVariables, launch } from "./launch.ts";
 
 const PLACES = { cwd: "/home/admin", project: "/opt/okta-import-hook" };
 
@@ -68,4 +68,13 @@ Deno.test("launch() grants an admin command the files it is given, and no networ
   );
   assert.ok(launch("sync", [], {}, PLACES).args.includes("--allow-net"));
   assert.ok(!launch("audit", ["summary"], {}, PLACES).args.includes("--allow-net"));
+});
+
+Deno.test("the launcher passes each command exactly the variables the command reads", async () => {
+  const { REGISTER_VARIABLES } = await import("./admin/register_command.ts");
+  const { SYNC_VARIABLES } = await import("./admin/sync_command.ts");
+  const { CONFIG_VARIABLES } = await import("./config.ts");
+  assert.deepEqual([...commandVariables("register")].sort(), [...REGISTER_VARIABLES].sort());
+  assert.deepEqual([...commandVariables("sync")].sort(), [...SYNC_VARIABLES].sort());
+  assert.deepEqual([...commandVariables("serve")], [...CONFIG_VARIABLES]);
 });

@@ -193,14 +193,17 @@ export function startFakeOkta(options: FakeOktaOptions): Promise<FakeOkta> {
 
 /** What Okta returns for a hook: the secret left out, as the real API does. */
 function view(hook: FakeHook): unknown {
-  const { authScheme, ...config } = hook.body.channel.config;
+  const { authScheme, clientSecret: _secret, ...config } = hook.body.channel.config;
   return {
     id: hook.id,
     status: hook.status,
     ...hook.body,
     channel: {
       ...hook.body.channel,
-      config: { ...config, authScheme: { type: authScheme.type, key: authScheme.key } },
+      config: {
+        ...config,
+        authScheme: authScheme === null ? null : { type: authScheme.type, key: authScheme.key },
+      },
     },
   };
 }
@@ -213,6 +216,23 @@ function invalidHook(body: any): string | null {
   if (typeof config?.uri !== "string" || !config.uri.startsWith("https://")) {
     return "Api validation failed: channel.config.uri";
   }
+  if (body.channel.type === "OAUTH") {
+    // An OAUTH channel: authScheme null, the client credentials grant's fields.
+    if (config.authScheme !== null && config.authScheme !== undefined) {
+      return "Api validation failed: channel.config.authScheme";
+    }
+    for (const field of ["clientId", "tokenUrl", "scope"]) {
+      if (typeof config[field] !== "string" || config[field] === "") {
+        return `Api validation failed: channel.config.${field}`;
+      }
+    }
+    const secretPost = config.authType === "client_secret_post" &&
+      typeof config.clientSecret === "string" && config.hookKeyId === undefined;
+    const keyJwt = config.authType === "private_key_jwt" && typeof config.hookKeyId === "string" &&
+      config.clientSecret === undefined;
+    return secretPost || keyJwt ? null : "Api validation failed: channel.config.authType";
+  }
+  if (body.channel?.type !== "HTTP") return "Api validation failed: channel.type";
   if (config.authScheme?.type !== "HEADER" || typeof config.authScheme.value !== "string") {
     return "Api validation failed: channel.config.authScheme";
   }

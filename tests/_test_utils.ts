@@ -11,6 +11,7 @@ import { silentLogger } from "../lib/log.ts";
 import type { HookEvent } from "../lib/decision/hook_event.ts";
 import { LoginIndex, type Reservation } from "../lib/decision/login_index.ts";
 import { type RunningService, startService } from "../lib/hook/service.ts";
+import type { KeySourceOptions } from "../lib/hook/oauth.ts";
 
 /** The secret test servers accept. */
 export const TEST_SECRET = "test-secret-0123456789abcdef";
@@ -124,6 +125,7 @@ export interface TestServerOptions {
   readonly env?: RawEnv;
   readonly dir?: string;
   readonly busyTimeoutMs?: number;
+  readonly issuerKeys?: KeySourceOptions;
 }
 
 /** Starts the real service on 127.0.0.1 with a port the OS picks and a fresh database. */
@@ -132,7 +134,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const config = parseConfig({
     PORT: "1",
     HOSTNAME: "127.0.0.1",
-    HOOK_AUTH_SECRET: TEST_SECRET,
+    // With OAuth the secret is accepted only when the test says so.
+    ...(options.env?.HOOK_OAUTH_ISSUER === undefined ? { HOOK_AUTH_SECRET: TEST_SECRET } : {}),
     DB_PATH: `${dir}/hook.db`,
     ...options.env,
   });
@@ -140,6 +143,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     dataDir: dir,
     log: silentLogger,
     ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+    ...(options.issuerKeys === undefined ? {} : { issuerKeys: options.issuerKeys }),
   });
   const client = Deno.createHttpClient({ caCerts: [service.certificate] });
   const url = `https://localhost:${service.addr.port}`;

@@ -24,8 +24,7 @@ function existingHook(id: string, name: string, status = "ACTIVE"): FakeHook {
   const body = inlineHookBody({
     name,
     uri: "https://old.example.com/hooks/import",
-    authHeader: "Authorization",
-    secret: "old-secret-0123456789abcdef",
+    auth: { type: "HEADER", header: "Authorization", secret: "old-secret-0123456789abcdef" },
   });
   return { id, status, body };
 }
@@ -180,4 +179,112 @@ Deno.test("deno task register --help prints the usage and exits 0", async () => 
   assert.equal(result.code, 0);
   assert.match(result.stdout, /^Usage: deno task register --url https:\/\/PUBLIC-HOST/);
   assert.match(result.stdout, /HOOK_AUTH_SECRET/);
+});
+
+const OAUTH_ENV = {
+  HOOK_OAUTH_ISSUER: "https://acme.okta.com/oauth2/default",
+  HOOK_OAUTH_SCOPES: "okta.hooks.import",
+  HOOK_OAUTH_CLIENT_IDS: "0oaHookClient",
+  HOOK_OAUTH_CLIENT_SECRET: "client-secret-0123456789",
+};
+
+Deno.test("deno task register moves the hook to the OAUTH channel with the service's OAuth settings", async () => {
+  await withFake([existingHook("calMine", "Import login de-duplication")], async (fake, env) => {
+    const result = await runTask("register", ["--url", URL_], { ...env, ...OAUTH_ENV });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /^Updated inline hook .* Okta calls \S+ with an OAuth 2\.0 access token from https:\/\/acme\.okta\.com\/oauth2\/default\/v1\/token \(client 0oaHookClient, scope okta\.hooks\.import, client_secret_post\)\n/,
+    );
+    assert.ok(!(result.stdout + result.stderr).includes(OAUTH_ENV.HOOK_OAUTH_CLIENT_SECRET));
+    assert.deepEqual(fake.hooks[0]!.body.channel, {
+      type: "OAUTH",
+      version: "1.0.0",
+      config: {
+        uri: URL_,
+        method: "POST",
+        headers: [],
+        authScheme: null,
+        authType: "client_secret_post",
+        clientId: "0oaHookClient",
+        tokenUrl: "https://acme.okta.com/oauth2/default/v1/token",
+        scope: "okta.hooks.import",
+        clientSecret: OAUTH_ENV.HOOK_OAUTH_CLIENT_SECRET,
+      },
+    });
+    // And back to the header secret, on request.
+    const back = await runTask("register", ["--url", URL_, "--auth", "header"], {
+      ...env,
+      ...OAUTH_ENV,
+    });
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(fake.hooks[0]!.body.channel.type, "HTTP");
+  });
+});
+
+Deno.test("deno task register --hook-key-id registers private_key_jwt with the given client and token URL", async () => {
+  await withFake([], async (fake, env) => {
+    const result = await runTask("register", [
+      "--url",
+      URL_,
+      "--auth",
+      "oauth",
+      "--client-id",
+      "0oaOther",
+      "--token-url",
+      "https://auth.example.com/oauth2/aus1/v1/token",
+      "--scope",
+      "hook.call",
+      "--hook-key-id",
+      "HKYabc123",
+    ], env);
+    assert.equal(result.code, 0, result.stderr);
+    const config = fake.hooks[0]!.body.channel.config;
+    assert.equal(config.authType, "private_key_jwt");
+    assert.equal(config.hookKeyId, "HKYabc123");
+    assert.equal(config.clientId, "0oaOther");
+    assert.equal(config.scope, "hook.call");
+    assert.equal(config.clientSecret, undefined);
+  });
+});
+
+Deno.test("deno task register refuses OAuth settings the service would then refuse", async () => {
+  await withFake([], async (fake, env) => {
+    const cases: [string[], Record<string, string>, string][] = [
+      [
+        [],
+        { ...OAUTH_ENV, HOOK_OAUTH_CLIENT_SECRET: "" },
+        "Cannot read HOOK_OAUTH_CLIENT_SECRET: client_secret_post needs the app's client secret (or give --hook-key-id for private_key_jwt)",
+      ],
+      [
+        ["--client-id", "0oaOther"],
+        OAUTH_ENV,
+        "Cannot read HOOK_OAUTH_CLIENT_IDS: it does not list 0oaOther, so the service would refuse its tokens",
+      ],
+      [
+        ["--scope", "openid"],
+        OAUTH_ENV,
+        "Cannot read HOOK_OAUTH_SCOPES: the service requires okta.hooks.import, which --scope leaves out",
+      ],
+      [
+        ["--auth", "oauth"],
+        {},
+        "Cannot read HOOK_OAUTH_CLIENT_IDS: give --client-id or set it to the API Services app's client id",
+      ],
+      [
+        ["--auth", "oauth", "--client-id", "c", "--token-url", "http://x.example/token"],
+        {},
+        'Cannot use --token-url "http://x.example/token": Okta calls hooks only over https://',
+      ],
+    ];
+    for (const [args, extra, message] of cases) {
+      const result = await runTask("register", ["--url", URL_, ...args], { ...env, ...extra });
+      assert.equal(result.code, 1, message);
+      assert.equal(result.stderr, `${message}\n`);
+    }
+    const usage = await runTask("register", ["--url", URL_, "--scope", "x"], env);
+    assert.equal(usage.code, 2);
+    assert.equal(usage.stderr, "Option --scope goes with --auth oauth (see --help)\n");
+    assert.equal(fake.hooks.length, 0);
+  });
 });

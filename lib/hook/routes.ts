@@ -29,8 +29,6 @@ export const HEALTH_PATH = "/healthz";
 /** What the handler works with; built once at start. */
 export interface HandlerDeps {
   readonly checkAuth: AuthCheck;
-  /** Name of the auth header, for error locations. */
-  readonly authHeader: string;
   /** Decides and records, committed in groups. */
   readonly store: Pick<DecisionStore, "decide" | "recordRejection" | "health">;
   readonly ownerAttribute: string;
@@ -126,20 +124,18 @@ async function handleHealth(ctx: Context, deps: HandlerDeps): Promise<Response> 
 }
 
 async function handleImport(ctx: Context, deps: HandlerDeps): Promise<Response> {
-  const auth = deps.checkAuth(ctx.request.headers);
-  if (auth !== "ok") {
+  const auth = await deps.checkAuth(ctx.request.headers);
+  if (!auth.ok) {
     await discardBody(ctx.request);
-    const summary = auth === "missing"
-      ? `Missing ${deps.authHeader} header`
-      : `Wrong ${deps.authHeader} header value`;
-    const reply = errorReply(auth === "missing" ? 401 : 403, summary, [{
-      errorSummary: summary,
-      reason: auth === "missing" ? "MISSING_CREDENTIALS" : "INVALID_CREDENTIALS",
+    const reply = errorReply(auth.status, auth.summary, [{
+      errorSummary: auth.summary,
+      reason: auth.reason,
       locationType: "header",
-      location: deps.authHeader,
+      location: auth.location,
       domain: ERROR_DOMAIN,
     }]);
-    return reject(ctx, deps, reply, summary, null);
+    const headers: Record<string, string> = auth.status === 503 ? { "retry-after": "1" } : {};
+    return reject(ctx, deps, reply, auth.summary, null, { unauthenticated: true, headers });
   }
 
   if (!isJson(ctx.request.headers.get("content-type"))) {
@@ -220,6 +216,7 @@ async function reject(
   reply: Reply,
   reason: string,
   eventId: string | null,
+  options: { readonly unauthenticated?: boolean; readonly headers?: Record<string, string> } = {},
 ): Promise<Response> {
   const record: RejectionRecord = {
     receivedAt: ctx.received.toISOString(),
@@ -233,10 +230,10 @@ async function reject(
   ctx.fields.rejected = reason;
   deps.metrics?.refused(reply.status);
   if (eventId !== null) ctx.fields.eventId = eventId;
-  if (deps.countRefusal !== undefined && (reply.status === 401 || reply.status === 403)) {
-    // Without the secret anyone can send these: they are counted, not written one by one.
+  if (deps.countRefusal !== undefined && options.unauthenticated === true) {
+    // Without credentials anyone can send these: they are counted, not written one by one.
     deps.countRefusal(record);
-    return toResponse(reply);
+    return toResponse(reply, options.headers);
   }
   deps.log.warn("Refused a request", {
     status: reply.status,
@@ -250,7 +247,7 @@ async function reject(
     // The refusal stands even if it could not be written down.
     deps.log.error("Could not record a rejection", error, { status: reply.status });
   }
-  return toResponse(reply);
+  return toResponse(reply, options.headers);
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Decided } from "../decision/decide_event.ts";
 import type { HookEvent } from "../decision/hook_event.ts";
 import { silentLogger } from "../log.ts";
 import { CommitError } from "../store/decision_store.ts";
-import { createAuthCheck } from "./auth.ts";
+import { createSecretCheck } from "./auth.ts";
 import { createHandler, type HandlerDeps } from "./routes.ts";
 import { makeHookRequest, TEST_SECRET } from "../../tests/_test_utils.ts";
 
@@ -39,8 +39,7 @@ function fakeStore(decide: (event: HookEvent) => Promise<Decided>) {
 
 function handler(store: HandlerDeps["store"], log = silentLogger) {
   return createHandler({
-    checkAuth: createAuthCheck([TEST_SECRET], "Authorization"),
-    authHeader: "Authorization",
+    checkAuth: createSecretCheck([TEST_SECRET], "Authorization"),
     store,
     ownerAttribute: "employeeId",
     middleNameAttribute: "middleName",

@@ -4,7 +4,8 @@
  */
 
 import { join } from "node:path";
-import { createAuthCheck } from "./auth.ts";
+import { type AuthCheck, createSecretCheck, eitherCheck } from "./auth.ts";
+import { createTokenCheck, IssuerKeys, type KeySourceOptions } from "./oauth.ts";
 import type { Config } from "../config.ts";
 import { type DecisionStore, openDecisionStore } from "../store/decision_store.ts";
 import type { RejectionRecord } from "../decision/audit.ts";
@@ -43,6 +44,8 @@ export interface ServiceOptions {
   readonly log: Logger;
   /** How long to wait for another process's write lock, in milliseconds. */
   readonly busyTimeoutMs?: number;
+  /** How the OAuth issuer's keys are fetched and timed (tests move the clock). */
+  readonly issuerKeys?: KeySourceOptions;
 }
 
 /** A running service. */
@@ -111,7 +114,11 @@ export async function startService(
       );
     }
   }
-  const secrets = config.authSecrets ?? [await devSecret(options)];
+  // With OAuth, a secret is accepted only when configured (HOOK_OAUTH_ACCEPT_SECRET=yes).
+  const secrets = config.authSecrets ?? (config.oauth === null ? [await devSecret(options)] : []);
+  const issuerKeys = config.oauth === null
+    ? null
+    : new IssuerKeys(config.oauth.issuer, { log, ...options.issuerKeys });
   const tls = config.plainHttp
     ? null
     : config.tls === null
@@ -121,7 +128,7 @@ export async function startService(
   if (config.tls !== null && !config.plainHttp) {
     await warnIfReadable(config.tls.keyFile, "TLS_KEY_FILE", log);
   }
-  if (config.authSecrets === null) {
+  if (config.authSecrets === null && config.oauth === null) {
     await warnIfReadable(join(options.dataDir, DEV_FILES.secret), "the hook secret file", log);
   }
   const store = await openStore(config, () =>
@@ -136,6 +143,8 @@ export async function startService(
       onError: (message, error) => log.error(message, error),
       onGroup: (size, committed) => metrics.group(size, committed),
     }));
+  // Fetched before the first request, so it need not wait; a failure is logged and retried.
+  await issuerKeys?.prime();
   const refusals = refusalRecorder(store, log);
   // Set once the guard runs: the internal server sees every client from the guard.
   let peerOf: (internal: Deno.NetAddr) => string | null = () => null;
@@ -143,10 +152,9 @@ export async function startService(
   const handler = createHandler({
     peerOf: (internal) => peerOf(internal),
     countRefusal: refusals.count,
-    checkAuth: createAuthCheck(secrets, config.authHeader),
+    checkAuth: authCheck(config, secrets, issuerKeys),
     trustedProxies: config.trustedProxies,
     metrics,
-    authHeader: config.authHeader,
     store,
     ownerAttribute: config.ownerAttribute,
     middleNameAttribute: config.middleNameAttribute,
@@ -255,8 +263,17 @@ export async function startService(
     }:${addr.port}/hooks/import`,
     tls: config.plainHttp ? "off: a proxy in front terminates TLS" : "on",
     db: config.dbPath,
-    authHeader: config.authHeader,
-    secrets: secrets.length,
+    auth: config.oauth === null
+      ? "header secret"
+      : config.oauth.acceptSecret
+      ? "OAuth bearer token or header secret (switching over)"
+      : "OAuth bearer token",
+    ...(config.oauth === null ? {} : {
+      issuer: config.oauth.issuer,
+      audience: config.oauth.audience,
+      issuerKeys: issuerKeys?.stats.keys ?? 0,
+    }),
+    ...(secrets.length === 0 ? {} : { authHeader: config.authHeader, secrets: secrets.length }),
     ownerAttribute: config.ownerAttribute,
     strategies: config.strategies.join(","),
   });
@@ -647,6 +664,19 @@ function refusalRecorder(store: DecisionStore, log: Logger) {
       }
     },
   };
+}
+
+/** The check `config` asks for: the header secret, OAuth bearer tokens, or either. */
+function authCheck(
+  config: Config,
+  secrets: readonly string[],
+  keys: IssuerKeys | null,
+): AuthCheck {
+  if (config.oauth === null || keys === null) return createSecretCheck(secrets, config.authHeader);
+  const tokens = createTokenCheck(config.oauth, keys);
+  return config.oauth.acceptSecret
+    ? eitherCheck(createSecretCheck(secrets, config.authHeader), tokens)
+    : tokens;
 }
 
 /** Logs a warning when `path` (a key, a secret, the logins) can be read by others than its owner. */

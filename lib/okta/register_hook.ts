@@ -16,15 +16,38 @@ export const DEFAULT_HOOK_NAME = "Import login de-duplication";
 export const MAX_URI_LENGTH = 1024;
 export const MAX_NAME_LENGTH = 255;
 
+/** Okta's HTTP channel: a static secret in a header. */
+export interface HeaderAuth {
+  readonly type: "HEADER";
+  /** The header Okta sends the secret in. */
+  readonly header: string;
+  /** The secret the service accepts; sent to Okta, never printed. */
+  readonly secret: string;
+}
+
+/** Okta's OAUTH channel: Okta gets an access token with the client credentials grant. */
+export type OAuthAuth =
+  & {
+    readonly type: "OAUTH";
+    /** The API Services app Okta authenticates as. */
+    readonly clientId: string;
+    /** The custom authorization server's token endpoint. */
+    readonly tokenUrl: string;
+    /** The scope (or scopes, space-separated) Okta asks for. */
+    readonly scope: string;
+  }
+  & (
+    | { readonly authType: "client_secret_post"; readonly clientSecret: string }
+    | { readonly authType: "private_key_jwt"; readonly hookKeyId: string }
+  );
+
 /** What to register. */
 export interface HookRegistration {
   readonly name: string;
   /** The service's public HTTPS URL of the import endpoint. */
   readonly uri: string;
-  /** The header Okta sends the secret in. */
-  readonly authHeader: string;
-  /** The secret the service accepts; sent to Okta, never printed. */
-  readonly secret: string;
+  /** How Okta authenticates its calls. */
+  readonly auth: HeaderAuth | OAuthAuth;
 }
 
 /** The hook as Okta now has it. */
@@ -61,21 +84,31 @@ export function checkHookName(name: string): string | null {
 
 /** The body of `POST /api/v1/inlineHooks` and `PUT /api/v1/inlineHooks/{id}`. */
 export function inlineHookBody(hook: HookRegistration): Record<string, unknown> {
-  return {
-    name: hook.name,
-    type: IMPORT_HOOK_TYPE,
-    version: "1.0.0",
-    channel: {
+  const common = { uri: hook.uri, method: "POST", headers: [] };
+  const { auth } = hook;
+  const channel = auth.type === "HEADER"
+    ? {
       type: "HTTP",
       version: "1.0.0",
+      config: { ...common, authScheme: { type: "HEADER", key: auth.header, value: auth.secret } },
+    }
+    : {
+      type: "OAUTH",
+      version: "1.0.0",
+      // authScheme must be null on an OAUTH channel.
       config: {
-        uri: hook.uri,
-        method: "POST",
-        headers: [],
-        authScheme: { type: "HEADER", key: hook.authHeader, value: hook.secret },
+        ...common,
+        authScheme: null,
+        authType: auth.authType,
+        clientId: auth.clientId,
+        tokenUrl: auth.tokenUrl,
+        scope: auth.scope,
+        ...(auth.authType === "client_secret_post"
+          ? { clientSecret: auth.clientSecret }
+          : { hookKeyId: auth.hookKeyId }),
       },
-    },
-  };
+    };
+  return { name: hook.name, type: IMPORT_HOOK_TYPE, version: "1.0.0", channel };
 }
 
 /**

@@ -3,6 +3,7 @@ import { OktaClient, parseOktaEnv } from "./okta_api.ts";
 import {
   checkHookName,
   checkHookUri,
+  type HookRegistration,
   IMPORT_HOOK_TYPE,
   inlineHookBody,
   registerHook,
@@ -10,11 +11,11 @@ import {
 import { type FakeHook, type FakeOkta, startFakeOkta } from "../../tests/_fake_okta.ts";
 
 const TOKEN = "00hookToken-0123456789abcdef";
-const HOOK = {
+const SECRET = "hook-secret-0123456789abcdef";
+const HOOK: HookRegistration = {
   name: "Import login de-duplication",
   uri: "https://hooks.example.com/hooks/import",
-  authHeader: "Authorization",
-  secret: "hook-secret-0123456789abcdef",
+  auth: { type: "HEADER", header: "Authorization", secret: SECRET },
 };
 
 async function withOkta(
@@ -42,9 +43,45 @@ Deno.test("inlineHookBody() is an import hook on the HTTP channel with the secre
         uri: HOOK.uri,
         method: "POST",
         headers: [],
-        authScheme: { type: "HEADER", key: "Authorization", value: HOOK.secret },
+        authScheme: { type: "HEADER", key: "Authorization", value: SECRET },
       },
     },
+  });
+});
+
+Deno.test("inlineHookBody() is an OAUTH channel with client_secret_post or private_key_jwt", () => {
+  const oauth = {
+    type: "OAUTH",
+    clientId: "0oaHookClient",
+    tokenUrl: "https://acme.okta.com/oauth2/default/v1/token",
+    scope: "okta.hooks.import",
+  } as const;
+  const config = {
+    uri: HOOK.uri,
+    method: "POST",
+    headers: [],
+    authScheme: null,
+    clientId: "0oaHookClient",
+    tokenUrl: "https://acme.okta.com/oauth2/default/v1/token",
+    scope: "okta.hooks.import",
+  };
+  const post = inlineHookBody({
+    ...HOOK,
+    auth: { ...oauth, authType: "client_secret_post", clientSecret: "client-secret-123" },
+  });
+  assert.deepEqual(post.channel, {
+    type: "OAUTH",
+    version: "1.0.0",
+    config: { ...config, authType: "client_secret_post", clientSecret: "client-secret-123" },
+  });
+  const jwt = inlineHookBody({
+    ...HOOK,
+    auth: { ...oauth, authType: "private_key_jwt", hookKeyId: "HKY1" },
+  });
+  assert.deepEqual(jwt.channel, {
+    type: "OAUTH",
+    version: "1.0.0",
+    config: { ...config, authType: "private_key_jwt", hookKeyId: "HKY1" },
   });
 });
 
