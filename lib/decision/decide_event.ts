@@ -8,7 +8,8 @@ import type { StrategyName } from "../config.ts";
 import type { HookEvent } from "./hook_event.ts";
 import type { LoginIndex } from "./login_index.ts";
 import { type Reply, resolutionReply } from "./okta_response.ts";
-import { resolveLogin } from "./resolve_login.ts";
+import { resolveSteps } from "./resolve_login.ts";
+import { ask, runSync, sqlitePort, type Steps } from "./steps.ts";
 
 /** What the handler needs to answer and log. */
 export interface Decided {
@@ -39,7 +40,7 @@ export interface Timing {
 
 /**
  * Decides `event` once: the same eventId again (Okta retries once) gets the identical reply and
- * reserves nothing new.
+ * reserves nothing new. On SQLite, inside the caller's write transaction.
  */
 export function decideEvent(
   event: HookEvent,
@@ -47,17 +48,27 @@ export function decideEvent(
   timing: Timing,
   nowMs: () => number = () => performance.now(),
 ): Decided {
+  return runSync(
+    decideSteps(event, deps.strategies, timing, nowMs),
+    sqlitePort(deps.index, deps.audit),
+  );
+}
+
+/** {@link decideEvent} as steps, for any engine. */
+export function* decideSteps(
+  event: HookEvent,
+  strategies: readonly StrategyName[],
+  timing: Timing,
+  nowMs: () => number,
+): Steps<Decided> {
   const startedMs = nowMs();
-  const stored = deps.audit.findDecision(event.eventId);
+  const stored = yield* ask("findDecision", event.eventId);
   if (stored !== undefined) return { ...stored, replayed: true };
 
-  const resolution = resolveLogin(event, deps.index, {
-    strategies: deps.strategies,
-    at: timing.receivedAt,
-  });
+  const resolution = yield* resolveSteps(event, { strategies, at: timing.receivedAt });
   const reply = resolutionReply(resolution);
   const holder = "holder" in resolution ? resolution.holder : null;
-  deps.audit.recordDecision({
+  yield* ask("recordDecision", {
     eventId: event.eventId,
     receivedAt: timing.receivedAt,
     jobId: event.jobId,

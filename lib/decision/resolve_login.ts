@@ -16,6 +16,7 @@ import type { HookEvent } from "./hook_event.ts";
 import type { LoginIndex, LoginSource, LoginStrategy, Reservation } from "./login_index.ts";
 import { oktaUserOwner } from "./owner.ts";
 import { quote } from "./quote.ts";
+import { ask, runSync, sqlitePort, type Steps } from "./steps.ts";
 
 /** The Okta account holding the login an event conflicted with, when a sync saw it. */
 export interface Holder {
@@ -63,8 +64,22 @@ export type Resolution =
 export function resolveLogin(
   event: HookEvent,
   index: LoginIndex,
-  options: { readonly strategies: readonly StrategyName[]; readonly at: string },
+  options: ResolveOptions,
 ): Resolution {
+  return runSync(resolveSteps(event, options), sqlitePort(index));
+}
+
+/** The strategies to try, and the time every reservation records. */
+export interface ResolveOptions {
+  readonly strategies: readonly StrategyName[];
+  readonly at: string;
+}
+
+/** Attempts at a numbered login when another instance takes the one found first. */
+const SUFFIX_ATTEMPTS = 5;
+
+/** {@link resolveLogin} as steps, for any engine. */
+export function* resolveSteps(event: HookEvent, options: ResolveOptions): Steps<Resolution> {
   // Every reservation of this event: the same event id and time, and (unless said otherwise)
   // owned by the event's owner for the login it asked for.
   const reservation = (
@@ -85,7 +100,8 @@ export function resolveLogin(
   if (event.action !== "CREATE_USER" || event.login === null) {
     if (event.action === "LINK_USER" && event.login !== null && event.oktaUserId !== null) {
       // The linked Okta user holds this login; remember it so no one else is handed it.
-      index.reserveIfFree(
+      yield* ask(
+        "reserveIfFree",
         reservation(event.login, "linked", "link", oktaUserOwner(event.oktaUserId), null),
       );
     }
@@ -98,7 +114,7 @@ export function resolveLogin(
   const original = event.login;
   const originalKey = loginKey(original);
   const ownerStable = event.ownerSource !== "event";
-  const previous = ownerStable ? index.findForOwner(event.owner, original) : undefined;
+  const previous = ownerStable ? yield* ask("findForOwner", event.owner, original) : undefined;
   if (previous !== undefined) {
     if (loginKey(previous.login) !== originalKey) {
       return {
@@ -113,19 +129,28 @@ export function resolveLogin(
     }
     if (!event.oktaReportsConflict) return { outcome: "unchanged", login: original, reused: true };
     // Okta now reports the login taken by an existing user: that user holds it, not this owner.
-    index.disown(original, "okta_conflict");
+    yield* ask("disown", original, "okta_conflict");
   }
 
-  const holder = previous === undefined ? index.find(original) : undefined;
+  let holder = previous === undefined ? yield* ask("find", original) : undefined;
+  if (!event.oktaReportsConflict && holder === undefined && previous === undefined) {
+    if (yield* ask("reserveIfFree", reservation(original, "unchanged"))) {
+      return { outcome: "unchanged", login: original, reused: false };
+    }
+    // Another instance reserved it since: for this owner (a retry) or for someone else.
+    holder = yield* ask("find", original);
+  }
   const heldByOther = holder !== undefined && holder.owner !== event.owner;
   if (!event.oktaReportsConflict && !heldByOther) {
-    if (holder === undefined) index.reserve(reservation(original, "unchanged"));
-    return { outcome: "unchanged", login: original, reused: holder !== undefined };
+    return { outcome: "unchanged", login: original, reused: true };
   }
   if (event.oktaReportsConflict && holder !== undefined && !heldByOther) {
-    index.disown(original, "okta_conflict");
+    yield* ask("disown", original, "okta_conflict");
   } else if (event.oktaReportsConflict && holder === undefined && previous === undefined) {
-    index.reserve(reservation(original, "okta_conflict", "okta_conflict", null, null));
+    yield* ask(
+      "reserveIfFree",
+      reservation(original, "okta_conflict", "okta_conflict", null, null),
+    );
   }
 
   const held: Holder | null = holder === undefined || holder.oktaStatus === null
@@ -141,8 +166,7 @@ export function resolveLogin(
   );
   const skipped = [...problems];
   for (const candidate of candidates) {
-    if (index.find(candidate.login) === undefined) {
-      index.reserve(reservation(candidate.login, candidate.strategy));
+    if (yield* ask("reserveIfFree", reservation(candidate.login, candidate.strategy))) {
       return {
         outcome: "resolved",
         original,
@@ -162,9 +186,21 @@ export function resolveLogin(
   if (options.strategies.includes("numeric_suffix")) {
     const parts = splitLogin(original);
     const problem = parts === null ? "NOT_EMAIL_SHAPED" : loginProblem(original);
-    const login = parts !== null && problem === null ? index.freeSuffixedLogin(parts) : null;
+    let login: string | null = null;
+    for (
+      let attempt = 0;
+      parts !== null && problem === null && attempt < SUFFIX_ATTEMPTS;
+      attempt++
+    ) {
+      const free = yield* ask("freeSuffixedLogin", parts);
+      if (free === null) break;
+      // Free when looked at; another instance may have taken it since.
+      if (yield* ask("reserveIfFree", reservation(free, "numeric_suffix"))) {
+        login = free;
+        break;
+      }
+    }
     if (login !== null) {
-      index.reserve(reservation(login, "numeric_suffix"));
       return {
         outcome: "resolved",
         original,
