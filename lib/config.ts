@@ -40,6 +40,7 @@ export const CONFIG_VARIABLES = [
   "HOOK_OAUTH_SCOPES",
   "HOOK_OAUTH_CLIENT_IDS",
   "HOOK_OAUTH_ACCEPT_SECRET",
+  "DATABASE_URL",
 ] as const;
 
 /** Raw values as read from the environment. */
@@ -65,8 +66,10 @@ export interface Config {
   readonly metrics: { readonly hostname: string; readonly port: number } | null;
   /** Proxies whose `X-Forwarded-For` is believed (addresses and CIDR blocks). */
   readonly trustedProxies: readonly AddressBlock[];
-  /** SQLite database file. */
+  /** SQLite database file (unused with `databaseUrl`). */
   readonly dbPath: string;
+  /** PostgreSQL instead of SQLite (`DATABASE_URL`), or `null`. */
+  readonly databaseUrl: string | null;
   /** App user profile attribute holding the user's unique id in the source app. */
   readonly ownerAttribute: string;
   /** App user profile attribute holding the middle name. */
@@ -149,6 +152,7 @@ export function parseConfig(env: RawEnv): Config {
     authHeader: matching(env, "HOOK_AUTH_HEADER", "Authorization", HEADER_NAME, "a header name"),
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : null,
     dbPath: optional(env, "DB_PATH") ?? DEFAULT_DB_PATH,
+    databaseUrl: databaseUrl(env),
     ownerAttribute: matching(env, "OWNER_ATTRIBUTE", "employeeId", ATTRIBUTE_NAME, "an attribute"),
     middleNameAttribute: matching(
       env,
@@ -328,6 +332,34 @@ function oauth(env: RawEnv): OAuthConfig | null {
     clientIds: list("HOOK_OAUTH_CLIENT_IDS", CLIENT_ID, "a client id"),
     acceptSecret: accept === "yes",
   };
+}
+
+function databaseUrl(env: RawEnv): string | null {
+  const text = optional(env, "DATABASE_URL");
+  if (text === undefined) return null;
+  // Never echoed: it may hold a password.
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError("Cannot read DATABASE_URL: it is not a URL (postgres://user@host/db)");
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw new ConfigError("Cannot read DATABASE_URL: it must start with postgres://");
+  }
+  if (url.hostname === "" || url.username === "" || url.pathname.length <= 1) {
+    throw new ConfigError(
+      "Cannot read DATABASE_URL: it must name a user, a host and a database (postgres://user@host/db)",
+    );
+  }
+  return text;
+}
+
+/** `DATABASE_URL` fit for a log line: the password left out. */
+export function redactedUrl(text: string): string {
+  const url = new URL(text);
+  if (url.password !== "") url.password = "***";
+  return url.href;
 }
 
 function strategies(env: RawEnv): StrategyName[] {

@@ -5,6 +5,7 @@ import {
   MIN_SECRET_LENGTH,
   parseConfig,
   type RawEnv,
+  redactedUrl,
 } from "./config.ts";
 
 /** Asserts parseConfig(env) throws a ConfigError with exactly `message`. */
@@ -32,6 +33,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     oauth: null,
     tls: null,
     dbPath: "data/import-hook.db",
+    databaseUrl: null,
     ownerAttribute: "employeeId",
     middleNameAttribute: "middleName",
     strategies: ["middle_name", "middle_initial", "numeric_suffix"],
@@ -87,6 +89,7 @@ Deno.test("parseConfig() reads every variable, trimmed", () => {
       oauth: null,
       tls: { certFile: "/etc/tls/cert.pem", keyFile: "/etc/tls/key.pem" },
       dbPath: "/var/lib/hook/hook.db",
+      databaseUrl: null,
       ownerAttribute: "employeeId",
       middleNameAttribute: "custom.middle_name-2",
       strategies: ["numeric_suffix", "middle_name"],
@@ -358,6 +361,35 @@ Deno.test("parseConfig() names the OAuth setting that cannot be used", () => {
       () => parseConfig(env),
       (e: unknown) => e instanceof ConfigError && e.message === message,
       message,
+    );
+  }
+});
+
+Deno.test("parseConfig() reads DATABASE_URL, never echoing it", () => {
+  const url = "postgres://hook:s3cret@db.example.com:5432/hook?sslmode=verify-full";
+  assert.equal(parseConfig({ DATABASE_URL: url }).databaseUrl, url);
+  assert.equal(
+    redactedUrl(url),
+    "postgres://hook:***@db.example.com:5432/hook?sslmode=verify-full",
+  );
+  const cases: [string, string][] = [
+    ["mysql://hook:s3cret@db/hook", "Cannot read DATABASE_URL: it must start with postgres://"],
+    ["hook:s3cret", "Cannot read DATABASE_URL: it must start with postgres://"],
+    [
+      "postgres://db.example.com/hook",
+      "Cannot read DATABASE_URL: it must name a user, a host and a database (postgres://user@host/db)",
+    ],
+    [
+      "postgres://hook:s3cret@db.example.com",
+      "Cannot read DATABASE_URL: it must name a user, a host and a database (postgres://user@host/db)",
+    ],
+  ];
+  for (const [text, message] of cases) {
+    assert.throws(
+      () => parseConfig({ DATABASE_URL: text }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.message === message && !e.message.includes("s3cret"),
+      text,
     );
   }
 });

@@ -117,7 +117,10 @@ export function launch(command: string, args: readonly string[], env: Env, place
     ...(NETWORK.has(command) ? ["--allow-net"] : []),
     ...(reads.length > 0 ? [`--allow-read=${unique(reads).join(",")}`] : []),
     ...(writes.length > 0 ? [`--allow-write=${unique(writes).join(",")}`] : []),
-    ...(variables.length > 0 ? [`--allow-env=${variables.join(",")}`] : []),
+    // The PostgreSQL driver reads libpq's PG* variables (PGPASSWORD, PGSSLMODE, ...).
+    ...(variables.length > 0
+      ? [`--allow-env=${[...variables, ...(command === "serve" ? ["PG*"] : [])].join(",")}`]
+      : []),
     ...(command === "serve" ? ["--allow-sys=statfs"] : []),
   ];
   return {

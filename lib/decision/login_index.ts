@@ -8,6 +8,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { loginKey } from "./fold_name.ts";
 import { type LoginParts, withSuffix } from "./candidates.ts";
 import type { StrategyName } from "../config.ts";
+import { ask, runSync, sqlitePort, type Steps } from "./steps.ts";
 
 /** How a login in the index was chosen: a resolution strategy, or how it came to be known. */
 export type LoginStrategy =
@@ -137,33 +138,58 @@ export class LoginIndex {
    * `john.smith` costs a lookup or two, like the 2nd.
    */
   freeSuffixedLogin(parts: LoginParts): string | null {
-    const baseKey = loginKey(`${parts.local}@${parts.domain}`);
-    const stored = this.#counter.get(baseKey) as { n: number } | undefined;
-    let n = stored?.n ?? this.#firstUnusedSuffix(parts);
-    for (;;) {
-      const login = withSuffix(parts, n);
-      if (login === null) return null;
-      if (this.find(login) === undefined) {
-        // Advanced before the caller reserves: both happen in one transaction or not at all.
-        this.#setCounter.run(baseKey, n + 1);
-        return login;
-      }
-      n++;
-    }
+    return runSync(freeSuffixedSteps(parts), sqlitePort(this));
   }
 
-  /** One pass over the numbered variants already in the index, when no counter exists yet. */
-  #firstUnusedSuffix(parts: LoginParts): number {
-    const localKey = loginKey(parts.local);
-    const domainKey = loginKey(parts.domain);
+  /** The counter of numbered logins of `baseKey`: the lowest number that may still be free. */
+  suffixCounter(baseKey: string): number | undefined {
+    return (this.#counter.get(baseKey) as { n: number } | undefined)?.n;
+  }
+
+  /** Sets that counter. */
+  setSuffixCounter(baseKey: string, next: number): void {
+    this.#setCounter.run(baseKey, next);
+  }
+
+  /**
+   * The highest n of the `<localKey><n>@<domainKey>` keys in the index (FIRST_SUFFIX - 1 if
+   * none): one pass over that range of the primary key, when no counter exists yet.
+   */
+  highestSuffix(localKey: string, domainKey: string): number {
     let highest = FIRST_SUFFIX - 1;
     const pattern = `${escapeGlob(localKey)}[0-9]*@${escapeGlob(domainKey)}`;
     for (const row of this.#numbered.iterate(`${localKey}0`, `${localKey}:`, pattern)) {
-      const rest = (row as { k: string }).k.slice(localKey.length);
-      const match = /^(\d+)@(.*)$/.exec(rest);
-      if (match && match[2] === domainKey) highest = Math.max(highest, Number(match[1]));
+      highest = Math.max(highest, suffixOf((row as { k: string }).k, localKey, domainKey));
     }
-    return highest + 1;
+    return highest;
+  }
+}
+
+/** The number of the key `<localKey><n>@<domainKey>`, or 0 when the key is not one. */
+export function suffixOf(key: string, localKey: string, domainKey: string): number {
+  const match = /^(\d+)@(.*)$/.exec(key.slice(localKey.length));
+  return key.startsWith(localKey) && match && match[2] === domainKey ? Number(match[1]) : 0;
+}
+
+/** {@link LoginIndex.freeSuffixedLogin} as steps, for any engine. */
+export function* freeSuffixedSteps(parts: LoginParts): Steps<string | null> {
+  const baseKey = loginKey(`${parts.local}@${parts.domain}`);
+  const highest = () => ask("highestSuffix", loginKey(parts.local), loginKey(parts.domain));
+  const counter = yield* ask("suffixCounter", baseKey);
+  let n = counter ?? (yield* highest()) + 1;
+  // A counter behind the index (a seed, a sync or another instance added numbered logins) costs
+  // one scan of that range, not a lookup per number.
+  let scanned = counter === undefined;
+  for (;;) {
+    const login = withSuffix(parts, n);
+    if (login === null) return null;
+    if ((yield* ask("find", login)) === undefined) {
+      // Advanced before the caller reserves: both happen in one transaction or not at all.
+      yield* ask("setSuffixCounter", baseKey, n + 1);
+      return login;
+    }
+    n = scanned ? n + 1 : Math.max(n + 1, (yield* highest()) + 1);
+    scanned = true;
   }
 }
 

@@ -13,7 +13,13 @@ import {
 import { STRATEGY_NAMES, type StrategyName } from "../config.ts";
 import { loginKey } from "./fold_name.ts";
 import type { HookEvent } from "./hook_event.ts";
-import type { LoginIndex, LoginSource, LoginStrategy, Reservation } from "./login_index.ts";
+import {
+  freeSuffixedSteps,
+  type LoginIndex,
+  type LoginSource,
+  type LoginStrategy,
+  type Reservation,
+} from "./login_index.ts";
 import { oktaUserOwner } from "./owner.ts";
 import { quote } from "./quote.ts";
 import { ask, runSync, sqlitePort, type Steps } from "./steps.ts";
@@ -76,7 +82,12 @@ export interface ResolveOptions {
 }
 
 /** Attempts at a numbered login when another instance takes the one found first. */
-const SUFFIX_ATTEMPTS = 5;
+const SUFFIX_ATTEMPTS = 10;
+
+/** Other instances kept taking the logins this decision found free: worth a retry, not an answer. */
+export class ContendedError extends Error {
+  override name = "ContendedError";
+}
 
 /** {@link resolveLogin} as steps, for any engine. */
 export function* resolveSteps(event: HookEvent, options: ResolveOptions): Steps<Resolution> {
@@ -187,18 +198,16 @@ export function* resolveSteps(event: HookEvent, options: ResolveOptions): Steps<
     const parts = splitLogin(original);
     const problem = parts === null ? "NOT_EMAIL_SHAPED" : loginProblem(original);
     let login: string | null = null;
-    for (
-      let attempt = 0;
-      parts !== null && problem === null && attempt < SUFFIX_ATTEMPTS;
-      attempt++
-    ) {
-      const free = yield* ask("freeSuffixedLogin", parts);
-      if (free === null) break;
-      // Free when looked at; another instance may have taken it since.
-      if (yield* ask("reserveIfFree", reservation(free, "numeric_suffix"))) {
-        login = free;
-        break;
+    let tooLong = parts === null || problem !== null;
+    for (let attempt = 0; !tooLong && login === null; attempt++) {
+      if (attempt === SUFFIX_ATTEMPTS) {
+        // Each numbered login found free was taken first by another instance, every time.
+        throw new ContendedError(`Other instances took ${SUFFIX_ATTEMPTS} numbered logins first`);
       }
+      const free = yield* freeSuffixedSteps(parts!);
+      if (free === null) tooLong = true;
+      // Free when looked at; another instance may have taken it since.
+      else if (yield* ask("reserveIfFree", reservation(free, "numeric_suffix"))) login = free;
     }
     if (login !== null) {
       return {

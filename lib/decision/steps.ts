@@ -5,7 +5,6 @@
  * network (`runAsync`). The rule itself touches no database and no clock.
  */
 
-import type { LoginParts } from "./candidates.ts";
 import type { LoginEntry, LoginIndex, LoginSource, Reservation } from "./login_index.ts";
 import type { AuditLog, DecisionRecord, StoredDecision } from "./audit.ts";
 
@@ -19,8 +18,12 @@ export interface Port {
   reserveIfFree(r: Reservation): boolean;
   /** Keeps `login` taken but by no owner. */
   disown(login: string, source: LoginSource): void;
-  /** A free numbered variant of `parts` (counter advanced), or `null` when too long. */
-  freeSuffixedLogin(parts: LoginParts): string | null;
+  /** The numbered-login counter of `baseKey`, if any. */
+  suffixCounter(baseKey: string): number | undefined;
+  /** Sets that counter to `next`. */
+  setSuffixCounter(baseKey: string, next: number): void;
+  /** The highest n of the `<localKey><n>@<domainKey>` keys held (1 if none). */
+  highestSuffix(localKey: string, domainKey: string): number;
   /** The decision already made for `eventId`, if any. */
   findDecision(eventId: string): StoredDecision | undefined;
   /** Adds a decision row; throws if `eventId` already has one. */
@@ -81,7 +84,9 @@ export function sqlitePort(index: LoginIndex, audit?: AuditLog): Port {
     findForOwner: (owner, requested) => index.findForOwner(owner, requested),
     reserveIfFree: (r) => index.reserveIfFree(r),
     disown: (login, source) => index.disown(login, source),
-    freeSuffixedLogin: (parts) => index.freeSuffixedLogin(parts),
+    suffixCounter: (baseKey) => index.suffixCounter(baseKey),
+    setSuffixCounter: (baseKey, next) => index.setSuffixCounter(baseKey, next),
+    highestSuffix: (localKey, domainKey) => index.highestSuffix(localKey, domainKey),
     findDecision: audit === undefined ? noAudit : (eventId) => audit.findDecision(eventId),
     recordDecision: audit === undefined ? noAudit : (d) => audit.recordDecision(d),
   };

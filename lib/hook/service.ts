@@ -6,7 +6,8 @@
 import { join } from "node:path";
 import { type AuthCheck, createSecretCheck, eitherCheck } from "./auth.ts";
 import { createTokenCheck, IssuerKeys, type KeySourceOptions } from "./oauth.ts";
-import type { Config } from "../config.ts";
+import { type Config, redactedUrl } from "../config.ts";
+import { openPgDecisionStore } from "../store/pg_decision_store.ts";
 import { type DecisionStore, openDecisionStore } from "../store/decision_store.ts";
 import type { RejectionRecord } from "../decision/audit.ts";
 import { RefusalCounter } from "./refusals.ts";
@@ -132,17 +133,27 @@ export async function startService(
     await warnIfReadable(join(options.dataDir, DEV_FILES.secret), "the hook secret file", log);
   }
   const store = await openStore(config, () =>
-    openDecisionStore({
-      dbPath: config.dbPath,
-      busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
-      answerDeadlineMs: ANSWER_DEADLINE_MS,
-      strategies: config.strategies,
-      groupCommitMax: config.groupCommitMax,
-      groupCommitWindowMs: config.groupCommitWindowMs,
-    }, {
-      onError: (message, error) => log.error(message, error),
-      onGroup: (size, committed) => metrics.group(size, committed),
-    }));
+    config.databaseUrl !== null
+      ? openPgDecisionStore({
+        url: config.databaseUrl,
+        strategies: config.strategies,
+        groupCommitMax: config.groupCommitMax,
+        answerDeadlineMs: ANSWER_DEADLINE_MS,
+      }, {
+        onError: (message, error) => log.error(message, error),
+        onGroup: (size, committed) => metrics.group(size, committed),
+      })
+      : openDecisionStore({
+        dbPath: config.dbPath,
+        busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
+        answerDeadlineMs: ANSWER_DEADLINE_MS,
+        strategies: config.strategies,
+        groupCommitMax: config.groupCommitMax,
+        groupCommitWindowMs: config.groupCommitWindowMs,
+      }, {
+        onError: (message, error) => log.error(message, error),
+        onGroup: (size, committed) => metrics.group(size, committed),
+      }));
   // Fetched before the first request, so it need not wait; a failure is logged and retried.
   await issuerKeys?.prime();
   const refusals = refusalRecorder(store, log);
@@ -230,7 +241,7 @@ export async function startService(
   }
   guardHandling = guard.handling;
 
-  await warnIfReadable(config.dbPath, "DB_PATH", log);
+  if (config.databaseUrl === null) await warnIfReadable(config.dbPath, "DB_PATH", log);
   const finished = server.finished.then(async () => {
     await guard.finished;
     await refusals.flush();
@@ -262,7 +273,7 @@ export async function startService(
       displayHost(addr.hostname)
     }:${addr.port}/hooks/import`,
     tls: config.plainHttp ? "off: a proxy in front terminates TLS" : "on",
-    db: config.dbPath,
+    db: config.databaseUrl === null ? config.dbPath : redactedUrl(config.databaseUrl),
     auth: config.oauth === null
       ? "header secret"
       : config.oauth.acceptSecret
@@ -349,6 +360,13 @@ async function openStore(
       : /PermissionDenied|Permission denied|readonly|unable to open/i.test(text)
       ? "it cannot be created or opened here (is the directory writable by this user?)"
       : text;
+    if (config.databaseUrl !== null) {
+      throw new StartError(
+        "DATABASE_URL",
+        `Cannot use DATABASE_URL ${redactedUrl(config.databaseUrl)}: ${text}`,
+        { cause: error },
+      );
+    }
     throw new StartError("DB_PATH", `Cannot open DB_PATH "${config.dbPath}": ${why}`, {
       cause: error,
     });
