@@ -13,7 +13,7 @@ import { runSeed } from "./lib/admin/seed_command.ts";
 import { runSync, SYNC_VARIABLES } from "./lib/admin/sync_command.ts";
 import { REGISTER_VARIABLES, runRegister } from "./lib/admin/register_command.ts";
 import { PREVIEW_VARIABLES, runPreview } from "./lib/admin/preview_command.ts";
-import { runAudit } from "./lib/admin/audit_command.ts";
+import { AUDIT_VARIABLES, runAudit } from "./lib/admin/audit_command.ts";
 
 /** Subcommands: each reads only the environment variables it names. */
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
@@ -22,7 +22,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   sync: (args) => runSync(args, readEnv(SYNC_VARIABLES)),
   register: (args) => runRegister(args, readEnv(REGISTER_VARIABLES)),
   preview: (args) => runPreview(args, readEnv(PREVIEW_VARIABLES)),
-  audit: (args) => runAudit(args, readEnv(["DB_PATH"])),
+  audit: (args) => runAudit(args, readEnv(AUDIT_VARIABLES)),
 };
 
 /** Runs the command named by `args[0]` (default `serve`); resolves to the process exit code. */

@@ -48,7 +48,7 @@ const VARIABLES: Record<string, readonly string[]> = {
     "HOOK_OAUTH_CLIENT_SECRET",
   ],
   preview: ["DB_PATH", "OWNER_ATTRIBUTE", "MIDDLE_NAME_ATTRIBUTE", "RESOLUTION_STRATEGIES"],
-  audit: ["DB_PATH"],
+  audit: ["DB_PATH", "DATABASE_URL"],
 };
 
 /** V8 heap settings per command (measured: see docs/performance.md). */
@@ -74,6 +74,17 @@ const PREVIEW_VALUES = [
 /** The environment variables the launcher passes to `command`. */
 export function commandVariables(command: string): readonly string[] {
   return VARIABLES[command] ?? [];
+}
+
+/** `host:port` of a `postgres://` URL (5432 unless it says), or `null` when unset or unreadable. */
+function postgresHost(text: string | undefined): string | null {
+  if (text === undefined || text.trim() === "") return null;
+  try {
+    const url = new URL(text.trim());
+    return url.hostname === "" ? null : `${url.hostname}:${url.port || "5432"}`;
+  } catch {
+    return null; // the command itself says what is wrong with it
+  }
 }
 
 /**
@@ -112,14 +123,16 @@ export function launch(command: string, args: readonly string[], env: Env, place
     writes.push(dirname(granted(out.value)));
     realArgs[out.index] = realArgs[out.index]!.replace(out.value, path(out.value));
   }
+  // With PostgreSQL: its host, and libpq's PG* variables the driver reads (PGPASSWORD, ...).
+  const database = variables.includes("DATABASE_URL") ? postgresHost(env.DATABASE_URL) : null;
+  const net = NETWORK.has(command) ? ["--allow-net"] : database ? [`--allow-net=${database}`] : [];
   const flags = [
     ...(V8_FLAGS[command] ? [`--v8-flags=${V8_FLAGS[command]}`] : []),
-    ...(NETWORK.has(command) ? ["--allow-net"] : []),
+    ...net,
     ...(reads.length > 0 ? [`--allow-read=${unique(reads).join(",")}`] : []),
     ...(writes.length > 0 ? [`--allow-write=${unique(writes).join(",")}`] : []),
-    // The PostgreSQL driver reads libpq's PG* variables (PGPASSWORD, PGSSLMODE, ...).
     ...(variables.length > 0
-      ? [`--allow-env=${[...variables, ...(command === "serve" ? ["PG*"] : [])].join(",")}`]
+      ? [`--allow-env=${[...variables, ...(database || command === "serve" ? ["PG*"] : [])]}`]
       : []),
     ...(command === "serve" ? ["--allow-sys=statfs"] : []),
   ];

@@ -76,5 +76,7 @@ Deno.test("the launcher passes each command exactly the variables the command re
   const { CONFIG_VARIABLES } = await import("./config.ts");
   assert.deepEqual([...commandVariables("register")].sort(), [...REGISTER_VARIABLES].sort());
   assert.deepEqual([...commandVariables("sync")].sort(), [...SYNC_VARIABLES].sort());
+  const { AUDIT_VARIABLES } = await import("./admin/audit_command.ts");
+  assert.deepEqual([...commandVariables("audit")].sort(), [...AUDIT_VARIABLES].sort());
   assert.deepEqual([...commandVariables("serve")], [...CONFIG_VARIABLES]);
 });

@@ -4,8 +4,8 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
-import { AuditLog, type DecisionRecord } from "../lib/decision/audit.ts";
-import { LoginIndex } from "../lib/decision/login_index.ts";
+import { AuditLog, type DecisionRecord, type RejectionRecord } from "../lib/decision/audit.ts";
+import { LoginIndex, type Reservation } from "../lib/decision/login_index.ts";
 
 type Row = Pick<
   DecisionRecord,
@@ -52,11 +52,14 @@ export const AUDIT_ROWS: readonly Row[] = [
   },
 ];
 
-/** Writes {@link AUDIT_ROWS}, a 401 rejection and a reserved login into a migrated database. */
-export function addAuditRows(db: DatabaseSync): void {
-  const audit = new AuditLog(db);
-  for (const [i, row] of AUDIT_ROWS.entries()) {
-    audit.recordDecision({
+/** The rows {@link addAuditRows} writes: the decisions, a 401 rejection and a reservation. */
+export function auditRecords(): {
+  decisions: DecisionRecord[];
+  rejection: RejectionRecord;
+  reservation: Reservation;
+} {
+  return {
+    decisions: AUDIT_ROWS.map((row, i) => ({
       ...row,
       appId: "0oaCsvApp",
       externalId: `RL-${i}`,
@@ -67,24 +70,33 @@ export function addAuditRows(db: DatabaseSync): void {
       reason: row.outcome === "resolved" ? "Okta reported the login taken" : null,
       reply: { status: row.outcome === "resolved" ? 200 : 204, body: null },
       durationMs: 1.5,
-    });
-  }
-  audit.recordRejection({
-    receivedAt: "2025-11-01T00:59:00.000Z",
-    status: 401,
-    reason: "Missing Authorization header",
-    remoteAddr: "192.0.2.1",
-    method: "POST",
-    path: "/hooks/import",
-    eventId: null,
-  });
-  new LoginIndex(db).reserve({
-    login: "ann.lee@ridgeline.example",
-    owner: JSON.stringify(["0oaCsvApp", "externalId", "RL-0"]),
-    requestedKey: "ann.lee@ridgeline.example",
-    strategy: "unchanged",
-    source: "hook",
-    eventId: "evt-old",
-    at: "2025-11-01T01:00:00.000Z",
-  });
+    })),
+    rejection: {
+      receivedAt: "2025-11-01T00:59:00.000Z",
+      status: 401,
+      reason: "Missing Authorization header",
+      remoteAddr: "192.0.2.1",
+      method: "POST",
+      path: "/hooks/import",
+      eventId: null,
+    },
+    reservation: {
+      login: "ann.lee@ridgeline.example",
+      owner: JSON.stringify(["0oaCsvApp", "externalId", "RL-0"]),
+      requestedKey: "ann.lee@ridgeline.example",
+      strategy: "unchanged",
+      source: "hook",
+      eventId: "evt-old",
+      at: "2025-11-01T01:00:00.000Z",
+    },
+  };
+}
+
+/** Writes {@link auditRecords} into a migrated SQLite database. */
+export function addAuditRows(db: DatabaseSync): void {
+  const audit = new AuditLog(db);
+  const records = auditRecords();
+  for (const d of records.decisions) audit.recordDecision(d);
+  audit.recordRejection(records.rejection);
+  new LoginIndex(db).reserve(records.reservation);
 }

@@ -33,10 +33,16 @@ import {
 } from "./cli.ts";
 import { DATA_DIR } from "../config.ts";
 import { ensureReserve, openDatabase, releaseReserve } from "../store/database.ts";
+import { openPgQueryable, type Queryable, sqliteQueryable } from "../store/queryable.ts";
+import { redactedUrl } from "../config.ts";
+
+/** The environment variables the audit command reads. */
+export const AUDIT_VARIABLES = ["DB_PATH", "DATABASE_URL"] as const;
 
 /** The audit's environment, read by name. */
 export interface AuditEnv {
   readonly DB_PATH?: string;
+  readonly DATABASE_URL?: string;
 }
 
 const USAGE = `Usage: deno task audit <command> [options]
@@ -59,18 +65,20 @@ Options:
 
 WHEN is a date (2026-03-01), a date-time (2026-03-01T22:00:00Z; UTC unless it names an
 offset) or an age (24h, 7d). X is unchanged, resolved, unresolved or skipped.
-Environment: DB_PATH (default ${DATA_DIR}/import-hook.db)
+Environment: DB_PATH (default ${DATA_DIR}/import-hook.db), or DATABASE_URL for PostgreSQL
 Exit codes: 0 done, 1 failure, 2 bad arguments.`;
 
 type Format = "table" | "csv" | "json";
 
 interface Context {
   readonly dbPath: string;
+  /** PostgreSQL instead of the SQLite file, or `null`. */
+  readonly databaseUrl: string | null;
   readonly terminal: Terminal;
   readonly now: () => Date;
 }
 
-type Subcommand = (args: string[], ctx: Context) => number;
+type Subcommand = (args: string[], ctx: Context) => number | Promise<number>;
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   summary: runSummary,
@@ -102,6 +110,7 @@ export function runAudit(
   }
   const ctx: Context = {
     dbPath: dbPathOf(env),
+    databaseUrl: env.DATABASE_URL?.trim() ? env.DATABASE_URL.trim() : null,
     terminal,
     now: io.now,
   };
@@ -110,7 +119,7 @@ export function runAudit(
 
 // --- summary ---------------------------------------------------------------------------------
 
-function runSummary(args: string[], ctx: Context): number {
+function runSummary(args: string[], ctx: Context): number | Promise<number> {
   let options;
   try {
     const { values } = parseArgs({
@@ -135,15 +144,15 @@ function runSummary(args: string[], ctx: Context): number {
     ctx.terminal.err(usageError(error));
     return EXIT_USAGE;
   }
-  return withDatabase(ctx, "read", (db) => {
-    const jobs = summarizeJobs(db, { jobId: options.jobId, limit: options.limit });
+  return withDatabase(ctx, "read", async (db) => {
+    const jobs = await summarizeJobs(db, { jobId: options.jobId, limit: options.limit });
     if (options.format !== "table") {
       ctx.terminal.out(exportRows(jobs, options.format));
       return 0;
     }
-    const rejections = options.jobId === undefined ? countRejections(db) : [];
+    const rejections = options.jobId === undefined ? await countRejections(db) : [];
     if (options.jobId === undefined) {
-      const fallbacks = ownerFallbacks(db);
+      const fallbacks = await ownerFallbacks(db);
       if (fallbacks.event > 0) {
         ctx.terminal.out(
           `Warning: ${plural(fallbacks.event, "decision")} had no OWNER_ATTRIBUTE value and no ` +
@@ -153,7 +162,7 @@ function runSummary(args: string[], ctx: Context): number {
       }
     }
     const attention = options.jobId === undefined
-      ? { inactive: inactiveHolders(db, INACTIVE_SHOWN), releases: releaseCounts(db) }
+      ? { inactive: await inactiveHolders(db, INACTIVE_SHOWN), releases: await releaseCounts(db) }
       : undefined;
     for (const line of summaryText(jobs, rejections, options.jobId, attention)) {
       ctx.terminal.out(line);
@@ -268,7 +277,7 @@ function attentionLines({ inactive, releases }: Attention): string[] {
 /** Rows a table shows unless --limit says otherwise. */
 const TABLE_ROWS = 50;
 
-function runList(args: string[], ctx: Context): number {
+function runList(args: string[], ctx: Context): number | Promise<number> {
   let filter;
   let chosen: Format;
   try {
@@ -302,8 +311,8 @@ function runList(args: string[], ctx: Context): number {
     ctx.terminal.err(usageError(error));
     return EXIT_USAGE;
   }
-  return withDatabase(ctx, "read", (db) => {
-    const { rows, total } = listDecisions(db, filter);
+  return withDatabase(ctx, "read", async (db) => {
+    const { rows, total } = await listDecisions(db, filter);
     if (chosen !== "table") ctx.terminal.out(exportRows(rows, chosen));
     else for (const line of listText(rows, total)) ctx.terminal.out(line);
     return 0;
@@ -345,7 +354,7 @@ export function table(header: readonly string[], rows: readonly (string | null)[
 
 // --- prune -----------------------------------------------------------------------------------
 
-function runPrune(args: string[], ctx: Context): number {
+function runPrune(args: string[], ctx: Context): number | Promise<number> {
   let age;
   let dryRun;
   try {
@@ -373,11 +382,11 @@ function runPrune(args: string[], ctx: Context): number {
   const before = new Date(ctx.now().getTime() - age.ms).toISOString();
   // On a full disk even deleting needs room: the reserve set aside beside the database gives it,
   // and is set aside again afterwards while there is room.
-  const released = !dryRun && releaseReserve(ctx.dbPath);
-  return withDatabase(ctx, dryRun ? "read" : "write", (db) => {
+  const released = !dryRun && ctx.databaseUrl === null && releaseReserve(ctx.dbPath);
+  return withDatabase(ctx, dryRun ? "read" : "write", async (db) => {
     let counts;
     try {
-      counts = pruneAudit(db, before, { dryRun });
+      counts = await pruneAudit(db, before, { dryRun });
     } finally {
       if (released) ensureReserve(ctx.dbPath);
     }
@@ -392,12 +401,33 @@ function runPrune(args: string[], ctx: Context): number {
 
 // --- shared ----------------------------------------------------------------------------------
 
-/** Opens the existing database (read-only unless writing), runs `use`, closes it. */
-function withDatabase(
+/**
+ * Opens the audit: the existing SQLite file (read-only unless writing), or PostgreSQL with
+ * `DATABASE_URL`; runs `use`, closes it.
+ */
+async function withDatabase(
   ctx: Context,
   mode: "read" | "write",
-  use: (db: DatabaseSync) => number,
-): number {
+  use: (db: Queryable) => Promise<number>,
+): Promise<number> {
+  if (ctx.databaseUrl !== null) {
+    const where = redactedUrl(ctx.databaseUrl);
+    let opened;
+    try {
+      opened = await openPgQueryable(ctx.databaseUrl);
+    } catch (error) {
+      ctx.terminal.err(`Cannot open ${where}: ${errorMessage(error)}`);
+      return 1;
+    }
+    try {
+      return await use(opened.q);
+    } catch (error) {
+      ctx.terminal.err(`Cannot read ${where}: ${errorMessage(error)}`);
+      return 1;
+    } finally {
+      await opened.close();
+    }
+  }
   let db: DatabaseSync;
   try {
     if (!Deno.statSync(ctx.dbPath).isFile) throw new TypeError("not a file");
@@ -418,7 +448,7 @@ function withDatabase(
       ctx.terminal.err(`Cannot read "${ctx.dbPath}": it holds no audit tables`);
       return 1;
     }
-    return use(db);
+    return await use(sqliteQueryable(db));
   } catch (error) {
     ctx.terminal.err(`Cannot read "${ctx.dbPath}": ${errorMessage(error)}`);
     return 1;

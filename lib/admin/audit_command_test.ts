@@ -4,6 +4,7 @@ import { openDatabase } from "../store/database.ts";
 import { addAuditRows, AUDIT_ROWS } from "../../tests/_audit_rows.ts";
 import { runTask } from "../../tests/_run_task.ts";
 import { makeHookRequest, makeTempDir, startTestServer } from "../../tests/_test_utils.ts";
+import { withPostgresDatabase } from "../../tests/_postgres.ts";
 
 /** A temp dir holding a database with the fixed audit rows. */
 async function withAuditDatabase(
@@ -274,4 +275,37 @@ Deno.test("parseSince() reads dates as UTC midnight, date-times in UTC unless of
   assert.equal(parseSince("7d", now), "2026-02-24T12:00:00.000Z");
   assert.throws(() => parseSince("yesterday", now), TypeError);
   assert.throws(() => parseSince("2026-13-01", now), TypeError);
+});
+
+Deno.test("deno task audit summary, list and prune read and prune the audit on PostgreSQL too", async () => {
+  await withPostgresDatabase(async (url) => {
+    const server = await startTestServer({ env: { DATABASE_URL: url } });
+    try {
+      for (const externalId of ["E1", "E2"]) {
+        const body = makeHookRequest({
+          login: "george.smith@ridgeline.example",
+          externalId,
+          middleName: "Alexander",
+          jobId: "ijPgRun",
+          appId: "0oaPgApp",
+        });
+        await (await server.post(body)).body?.cancel();
+      }
+    } finally {
+      await server.close();
+    }
+    const env = { DATABASE_URL: url };
+    const summary = await runTask("audit", ["summary", "--job", "ijPgRun"], env);
+    assert.equal(summary.code, 0, summary.stderr);
+    assert.match(summary.stdout, /^Job ijPgRun \(app 0oaPgApp\)\n/);
+    assert.match(summary.stdout, /2 decisions: 1 unchanged, 1 resolved, 0 unresolved, 0 skipped/);
+    const list = await runTask("audit", ["list", "--login", "ALEXANDER", "--format", "json"], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout).map((r: { final_login: string }) => r.final_login), [
+      "george.alexander.smith@ridgeline.example",
+    ]);
+    const prune = await runTask("audit", ["prune", "--older-than", "1h", "--dry-run"], env);
+    assert.equal(prune.code, 0, prune.stderr);
+    assert.match(prune.stdout, /^Would remove 0 decisions and 0 rejections received before /);
+  });
 });

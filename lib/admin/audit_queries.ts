@@ -4,9 +4,8 @@
  * a reservation outlives its audit row.
  */
 
-import type { DatabaseSync } from "node:sqlite";
 import type { DecisionRecord } from "../decision/audit.ts";
-import { inTransaction, truncateWal } from "../store/database.ts";
+import type { Queryable } from "../store/queryable.ts";
 
 /** The outcomes a decision can have. */
 export const OUTCOMES = ["unchanged", "resolved", "unresolved", "skipped"] as const;
@@ -34,19 +33,22 @@ export interface JobSummary {
 }
 
 /** Jobs, most recent first (by their last decision). */
-export function summarizeJobs(
-  db: DatabaseSync,
+export async function summarizeJobs(
+  db: Queryable,
   options: { readonly jobId?: string | undefined; readonly limit: number },
-): JobSummary[] {
+): Promise<JobSummary[]> {
   const where = options.jobId === undefined ? "" : "WHERE job_id = ?";
   const params = options.jobId === undefined ? [options.limit] : [options.jobId, options.limit];
   // The job_summary view (lib/store/database.ts) is what admins query too: one definition of the counts.
-  return db.prepare(`
+  return (await db.all(
+    `
     SELECT job_id, app_ids, first_at, last_at, decisions, unchanged, resolved, unresolved,
            skipped, middle_name, middle_initial, numeric_suffix, reused
     FROM job_summary ${where}
     ORDER BY last_at DESC
-    LIMIT ?`).all(...params).map((row) => ({ ...row }) as unknown as JobSummary);
+    LIMIT ?`,
+    params,
+  )) as unknown as JobSummary[];
 }
 
 /** Refused requests per HTTP status. */
@@ -57,19 +59,21 @@ export interface RejectionCount {
 }
 
 /** Rejections per status, most frequent first. */
-export function countRejections(db: DatabaseSync): RejectionCount[] {
-  return db.prepare(`
-    SELECT status, sum(count) AS rejections, max(coalesce(last_at, received_at)) AS last_at
-    FROM rejections GROUP BY status ORDER BY rejections DESC, status`)
-    .all().map((row) => ({ ...row }) as unknown as RejectionCount);
+export async function countRejections(db: Queryable): Promise<RejectionCount[]> {
+  return (await db.all(`
+    SELECT status, CAST(sum(count) AS INTEGER) AS rejections,
+           max(coalesce(last_at, received_at)) AS last_at
+    FROM rejections GROUP BY status ORDER BY rejections DESC, status`)) as unknown as RejectionCount[];
 }
 
 /** How many decisions had no owner attribute value (owned by the app user id or the event). */
-export function ownerFallbacks(db: DatabaseSync): { appUserId: number; event: number } {
-  const row = db.prepare(`SELECT
-      count(*) FILTER (WHERE owner_source = 'app_user_id') AS app_user_id,
-      count(*) FILTER (WHERE owner_source = 'event') AS event
-    FROM decisions WHERE action = 'CREATE_USER'`).get() as { app_user_id: number; event: number };
+export async function ownerFallbacks(
+  db: Queryable,
+): Promise<{ appUserId: number; event: number }> {
+  const row = await db.get(`SELECT
+      CAST(count(*) FILTER (WHERE owner_source = 'app_user_id') AS INTEGER) AS app_user_id,
+      CAST(count(*) FILTER (WHERE owner_source = 'event') AS INTEGER) AS event
+    FROM decisions WHERE action = 'CREATE_USER'`) as { app_user_id: number; event: number };
   return { appUserId: row.app_user_id, event: row.event };
 }
 
@@ -87,28 +91,30 @@ export interface InactiveHolderDecision {
 }
 
 /** The newest `limit` such decisions, and how many there are in all. */
-export function inactiveHolders(
-  db: DatabaseSync,
+export async function inactiveHolders(
+  db: Queryable,
   limit: number,
-): { readonly rows: InactiveHolderDecision[]; readonly total: number } {
+): Promise<{ readonly rows: InactiveHolderDecision[]; readonly total: number }> {
   const where = `holder_status IN (${INACTIVE_STATUSES.map((s) => `'${s}'`).join(", ")})`;
-  const { total } = db.prepare(`SELECT count(*) AS total FROM decisions WHERE ${where}`)
-    .get() as { total: number };
-  const rows = db.prepare(`
+  const { total } = await db.get(
+    `SELECT CAST(count(*) AS INTEGER) AS total FROM decisions WHERE ${where}`,
+  ) as { total: number };
+  const rows = await db.all(
+    `
     SELECT received_at, original_login, final_login, outcome, holder_status, holder_okta_user_id
-    FROM decisions WHERE ${where} ORDER BY received_at DESC, event_id DESC LIMIT ?`)
-    .all(limit).map((row) => ({ ...row }) as unknown as InactiveHolderDecision);
+    FROM decisions WHERE ${where} ORDER BY received_at DESC, event_id DESC LIMIT ?`,
+    [limit],
+  ) as unknown as InactiveHolderDecision[];
   return { rows, total };
 }
 
 /** Hook reservations released by `sync --release-unconfirmed-after`: how many, the last when. */
-export function releaseCounts(db: DatabaseSync): { count: number; last_at: string | null } {
-  return {
-    ...db.prepare("SELECT count(*) AS count, max(released_at) AS last_at FROM releases").get(),
-  } as {
-    count: number;
-    last_at: string | null;
-  };
+export async function releaseCounts(
+  db: Queryable,
+): Promise<{ count: number; last_at: string | null }> {
+  return await db.get(
+    "SELECT CAST(count(*) AS INTEGER) AS count, max(released_at) AS last_at FROM releases",
+  ) as { count: number; last_at: string | null };
 }
 
 /** One `decisions` row as listed (the reply body left out: it repeats the other columns). */
@@ -144,10 +150,10 @@ export interface DecisionFilter {
 }
 
 /** Matching decisions, newest first, and how many match in all. */
-export function listDecisions(
-  db: DatabaseSync,
+export async function listDecisions(
+  db: Queryable,
   filter: DecisionFilter,
-): { readonly rows: DecisionRow[]; readonly total: number } {
+): Promise<{ readonly rows: DecisionRow[]; readonly total: number }> {
   const conditions: string[] = [];
   const params: (string | number)[] = [];
   if (filter.jobId !== undefined) {
@@ -155,8 +161,11 @@ export function listDecisions(
     params.push(filter.jobId);
   }
   if (filter.login !== undefined) {
-    conditions.push("(original_login LIKE ? ESCAPE '\\' OR final_login LIKE ? ESCAPE '\\')");
-    const pattern = `%${filter.login.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    // lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+    conditions.push(
+      "(lower(original_login) LIKE ? ESCAPE '\\' OR lower(final_login) LIKE ? ESCAPE '\\')",
+    );
+    const pattern = `%${filter.login.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     params.push(pattern, pattern);
   }
   if (filter.outcome !== undefined) {
@@ -168,16 +177,20 @@ export function listDecisions(
     params.push(filter.since);
   }
   const where = conditions.length === 0 ? "" : `WHERE ${conditions.join(" AND ")}`;
-  const { total } = db.prepare(`SELECT count(*) AS total FROM decisions ${where}`)
-    .get(...params) as { total: number };
-  const rows = db.prepare(`
+  const { total } = await db.get(
+    `SELECT CAST(count(*) AS INTEGER) AS total FROM decisions ${where}`,
+    params,
+  ) as { total: number };
+  const limit = filter.limit === undefined ? "" : "LIMIT ?";
+  const rows = await db.all(
+    `
     SELECT received_at, event_id, job_id, app_id, external_id, action, original_login,
            final_login, outcome, strategy, reused, reason, status, duration_ms, holder_status
     FROM decisions ${where}
     ORDER BY received_at DESC, event_id DESC
-    LIMIT ?`).all(...params, filter.limit ?? -1).map((row) =>
-    ({ ...row }) as unknown as DecisionRow
-  );
+    ${limit}`,
+    filter.limit === undefined ? params : [...params, filter.limit],
+  ) as unknown as DecisionRow[];
   return { rows, total };
 }
 
@@ -194,29 +207,35 @@ export const PRUNE_BATCH_ROWS = 5_000;
  * Deletes `decisions` and `rejections` received before `before` (an ISO timestamp), in small
  * transactions; logins stay reserved. With `dryRun`, only counts.
  */
-export function pruneAudit(
-  db: DatabaseSync,
+export async function pruneAudit(
+  db: Queryable,
   before: string,
   options: { readonly dryRun?: boolean; readonly batchRows?: number } = {},
-): PruneCounts {
+): Promise<PruneCounts> {
   const counts = { decisions: 0, rejections: 0 };
+  // A row's physical id: small batches by it, on either engine.
+  const id = db.engine === "sqlite" ? "rowid" : "ctid";
   for (const table of ["decisions", "rejections"] as const) {
     if (options.dryRun) {
-      const row = db.prepare(`SELECT count(*) AS n FROM ${table} WHERE received_at < ?`)
-        .get(before) as { n: number };
+      const row = await db.get(
+        `SELECT CAST(count(*) AS INTEGER) AS n FROM ${table} WHERE received_at < ?`,
+        [before],
+      ) as { n: number };
       counts[table] = row.n;
       continue;
     }
-    const remove = db.prepare(
-      `DELETE FROM ${table} WHERE rowid IN
-         (SELECT rowid FROM ${table} WHERE received_at < ? LIMIT ?)`,
-    );
     const batch = options.batchRows ?? PRUNE_BATCH_ROWS;
     // On a full disk the WAL's own space is what the deletes can write into.
-    truncateWal(db);
+    db.truncateWal?.();
     for (;;) {
-      const removed = inTransaction(db, () => Number(remove.run(before, batch).changes));
-      truncateWal(db);
+      const removed = await db.transaction((tx) =>
+        tx.run(
+          `DELETE FROM ${table} WHERE ${id} IN
+             (SELECT ${id} FROM ${table} WHERE received_at < ? LIMIT ?)`,
+          [before, batch],
+        )
+      );
+      db.truncateWal?.();
       counts[table] += removed;
       if (removed < batch) break;
     }

@@ -1,20 +1,39 @@
 import assert from "node:assert/strict";
-import type { DatabaseSync } from "node:sqlite";
 import { countRejections, listDecisions, pruneAudit, summarizeJobs } from "./audit_queries.ts";
 import { openDatabase } from "../store/database.ts";
-import { addAuditRows } from "../../tests/_audit_rows.ts";
+import { insertRejection, pgPort } from "../store/postgres.ts";
+import { openPgQueryable, type Queryable, sqliteQueryable } from "../store/queryable.ts";
+import { addAuditRows, auditRecords } from "../../tests/_audit_rows.ts";
 import { makeTempDir } from "../../tests/_test_utils.ts";
+import { withPostgresDatabase } from "../../tests/_postgres.ts";
+import postgres from "postgres";
 
-async function withAudit(test: (db: DatabaseSync) => void | Promise<void>): Promise<void> {
+/** Runs `test` on the audit rows in SQLite, then in PostgreSQL: one behaviour, both engines. */
+async function withAudit(test: (db: Queryable) => Promise<void>): Promise<void> {
   const dir = await makeTempDir("audit-");
   const db = openDatabase(`${dir}/hook.db`);
   try {
     addAuditRows(db);
-    await test(db);
+    await test(sqliteQueryable(db));
   } finally {
     db.close();
     await Deno.remove(dir, { recursive: true });
   }
+  await withPostgresDatabase(async (url) => {
+    const { q, close } = await openPgQueryable(url);
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      const records = auditRecords();
+      const port = pgPort(sql);
+      for (const d of records.decisions) await port.recordDecision(d);
+      await insertRejection(sql, records.rejection);
+      await port.reserveIfFree(records.reservation);
+      await test(q);
+    } finally {
+      await sql.end();
+      await close();
+    }
+  });
 }
 
 function plain(rows: unknown[]): Record<string, unknown>[] {
@@ -53,17 +72,17 @@ const OLD = {
 };
 
 Deno.test("summarizeJobs() counts outcomes and strategies per job, newest job first", async () => {
-  await withAudit((db) => {
-    assert.deepEqual(plain(summarizeJobs(db, { limit: 10 })), [NIGHT, OLD]);
-    assert.deepEqual(plain(summarizeJobs(db, { limit: 1 })), [NIGHT]);
-    assert.deepEqual(plain(summarizeJobs(db, { jobId: "ijOld", limit: 10 })), [OLD]);
-    assert.deepEqual(summarizeJobs(db, { jobId: "nope", limit: 10 }), []);
+  await withAudit(async (db) => {
+    assert.deepEqual(plain(await summarizeJobs(db, { limit: 10 })), [NIGHT, OLD]);
+    assert.deepEqual(plain(await summarizeJobs(db, { limit: 1 })), [NIGHT]);
+    assert.deepEqual(plain(await summarizeJobs(db, { jobId: "ijOld", limit: 10 })), [OLD]);
+    assert.deepEqual(await summarizeJobs(db, { jobId: "nope", limit: 10 }), []);
   });
 });
 
 Deno.test("the job_summary view gives sqlite3 users the same rows as summarizeJobs()", async () => {
-  await withAudit((db) => {
-    const view = db.prepare("SELECT * FROM job_summary ORDER BY last_at DESC").all();
+  await withAudit(async (db) => {
+    const view = await db.all("SELECT * FROM job_summary ORDER BY last_at DESC");
     assert.deepEqual(
       plain(view).map(({ avg_ms, max_ms, ...rest }) => {
         assert.deepEqual([avg_ms, max_ms], [1.5, 1.5]);
@@ -75,10 +94,10 @@ Deno.test("the job_summary view gives sqlite3 users the same rows as summarizeJo
 });
 
 Deno.test("the login_changes and rejections_by_day views list what needs a look", async () => {
-  await withAudit((db) => {
-    const changes = db.prepare(
+  await withAudit(async (db) => {
+    const changes = await db.all(
       "SELECT event_id, original_login, final_login, outcome, strategy FROM login_changes ORDER BY received_at",
-    ).all();
+    );
     assert.deepEqual(plain(changes), [
       {
         event_id: "evt-2",
@@ -95,7 +114,7 @@ Deno.test("the login_changes and rejections_by_day views list what needs a look"
         strategy: null,
       },
     ]);
-    assert.deepEqual(plain(db.prepare("SELECT * FROM rejections_by_day").all()), [{
+    assert.deepEqual(plain(await db.all("SELECT * FROM rejections_by_day")), [{
       day: "2025-11-01",
       status: 401,
       rejections: 1,
@@ -103,32 +122,32 @@ Deno.test("the login_changes and rejections_by_day views list what needs a look"
       last_at: "2025-11-01T00:59:00.000Z",
       example_reason: "Missing Authorization header",
     }]);
-    assert.deepEqual(plain(countRejections(db)), [
+    assert.deepEqual(plain(await countRejections(db)), [
       { status: 401, rejections: 1, last_at: "2025-11-01T00:59:00.000Z" },
     ]);
   });
 });
 
 Deno.test("listDecisions() filters by job, login text, outcome and time, newest first", async () => {
-  await withAudit((db) => {
-    const ids = (filter: Parameters<typeof listDecisions>[1]) => {
-      const { rows, total } = listDecisions(db, filter);
+  await withAudit(async (db) => {
+    const ids = async (filter: Parameters<typeof listDecisions>[1]) => {
+      const { rows, total } = await listDecisions(db, filter);
       return { ids: rows.map((row) => row.event_id), total };
     };
-    assert.deepEqual(ids({}), { ids: ["evt-3", "evt-2", "evt-1", "evt-old"], total: 4 });
-    assert.deepEqual(ids({ limit: 2 }), { ids: ["evt-3", "evt-2"], total: 4 });
-    assert.deepEqual(ids({ jobId: "ijOld" }), { ids: ["evt-old"], total: 1 });
-    assert.deepEqual(ids({ login: "GEORGE.Alexander" }), { ids: ["evt-2"], total: 1 });
-    assert.deepEqual(ids({ login: "george" }), { ids: ["evt-2", "evt-1"], total: 2 });
+    assert.deepEqual(await ids({}), { ids: ["evt-3", "evt-2", "evt-1", "evt-old"], total: 4 });
+    assert.deepEqual(await ids({ limit: 2 }), { ids: ["evt-3", "evt-2"], total: 4 });
+    assert.deepEqual(await ids({ jobId: "ijOld" }), { ids: ["evt-old"], total: 1 });
+    assert.deepEqual(await ids({ login: "GEORGE.Alexander" }), { ids: ["evt-2"], total: 1 });
+    assert.deepEqual(await ids({ login: "george" }), { ids: ["evt-2", "evt-1"], total: 2 });
     // LIKE wildcards in the text are matched literally.
-    assert.deepEqual(ids({ login: "george_smith" }), { ids: [], total: 0 });
-    assert.deepEqual(ids({ login: "%" }), { ids: [], total: 0 });
-    assert.deepEqual(ids({ outcome: "unresolved" }), { ids: ["evt-3"], total: 1 });
-    assert.deepEqual(ids({ since: "2026-03-02T01:00:01.250Z" }), {
+    assert.deepEqual(await ids({ login: "george_smith" }), { ids: [], total: 0 });
+    assert.deepEqual(await ids({ login: "%" }), { ids: [], total: 0 });
+    assert.deepEqual(await ids({ outcome: "unresolved" }), { ids: ["evt-3"], total: 1 });
+    assert.deepEqual(await ids({ since: "2026-03-02T01:00:01.250Z" }), {
       ids: ["evt-3", "evt-2"],
       total: 2,
     });
-    const [row] = listDecisions(db, { outcome: "resolved" }).rows;
+    const [row] = (await listDecisions(db, { outcome: "resolved" })).rows;
     assert.deepEqual({ ...row }, {
       received_at: "2026-03-02T01:00:01.250Z",
       event_id: "evt-2",
@@ -150,17 +169,25 @@ Deno.test("listDecisions() filters by job, login text, outcome and time, newest 
 });
 
 Deno.test("pruneAudit() removes old decisions and rejections in batches and keeps every login", async () => {
-  await withAudit((db) => {
-    const count = (table: string) =>
-      (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  await withAudit(async (db) => {
+    const count = async (table: string) =>
+      (await db.get(`SELECT CAST(count(*) AS INTEGER) AS n FROM ${table}`) as { n: number }).n;
     const before = "2026-03-02T01:00:01.000Z";
-    assert.deepEqual(pruneAudit(db, before, { dryRun: true }), { decisions: 2, rejections: 1 });
-    assert.deepEqual([count("decisions"), count("rejections")], [4, 1]);
+    assert.deepEqual(await pruneAudit(db, before, { dryRun: true }), {
+      decisions: 2,
+      rejections: 1,
+    });
+    assert.deepEqual([await count("decisions"), await count("rejections")], [4, 1]);
 
-    assert.deepEqual(pruneAudit(db, before, { batchRows: 1 }), { decisions: 2, rejections: 1 });
-    assert.deepEqual(listDecisions(db, {}).rows.map((row) => row.event_id), ["evt-3", "evt-2"]);
-    assert.deepEqual([count("rejections"), count("logins")], [0, 1]);
-    assert.equal(db.isTransaction, false);
-    assert.deepEqual(pruneAudit(db, before), { decisions: 0, rejections: 0 });
+    assert.deepEqual(await pruneAudit(db, before, { batchRows: 1 }), {
+      decisions: 2,
+      rejections: 1,
+    });
+    assert.deepEqual((await listDecisions(db, {})).rows.map((row) => row.event_id), [
+      "evt-3",
+      "evt-2",
+    ]);
+    assert.deepEqual([await count("rejections"), await count("logins")], [0, 1]);
+    assert.deepEqual(await pruneAudit(db, before), { decisions: 0, rejections: 0 });
   });
 });

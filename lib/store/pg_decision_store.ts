@@ -59,6 +59,8 @@ export async function openPgDecisionStore(
   const sql = connectPostgres(settings.url, { max: settings.poolMax ?? 4 });
   try {
     await migratePostgres(sql);
+    // Every connection of the pool opened now, not by the first requests.
+    await Promise.all(Array.from({ length: settings.poolMax ?? 4 }, () => sql`SELECT 1`));
   } catch (error) {
     await sql.end({ timeout: 1 });
     throw error;

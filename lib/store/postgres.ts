@@ -104,16 +104,16 @@ const MIGRATIONS: readonly string[] = [
          string_agg(DISTINCT app_id, ',')                            AS app_ids,
          min(received_at)                                            AS first_at,
          max(received_at)                                            AS last_at,
-         count(*)                                                    AS decisions,
-         count(*) FILTER (WHERE outcome = 'unchanged')               AS unchanged,
-         count(*) FILTER (WHERE outcome = 'resolved')                AS resolved,
-         count(*) FILTER (WHERE outcome = 'unresolved')              AS unresolved,
-         count(*) FILTER (WHERE outcome = 'skipped')                 AS skipped,
-         count(*) FILTER (WHERE strategy = 'middle_name')            AS middle_name,
-         count(*) FILTER (WHERE strategy = 'middle_initial')         AS middle_initial,
-         count(*) FILTER (WHERE strategy = 'numeric_suffix')         AS numeric_suffix,
-         count(*) FILTER (WHERE reused = 1)                          AS reused,
-         round(avg(duration_ms)::numeric, 3)                         AS avg_ms,
+         (count(*))::int                                                    AS decisions,
+         (count(*) FILTER (WHERE outcome = 'unchanged'))::int               AS unchanged,
+         (count(*) FILTER (WHERE outcome = 'resolved'))::int                AS resolved,
+         (count(*) FILTER (WHERE outcome = 'unresolved'))::int              AS unresolved,
+         (count(*) FILTER (WHERE outcome = 'skipped'))::int                 AS skipped,
+         (count(*) FILTER (WHERE strategy = 'middle_name'))::int            AS middle_name,
+         (count(*) FILTER (WHERE strategy = 'middle_initial'))::int         AS middle_initial,
+         (count(*) FILTER (WHERE strategy = 'numeric_suffix'))::int         AS numeric_suffix,
+         (count(*) FILTER (WHERE reused = 1))::int                          AS reused,
+         round(avg(duration_ms)::numeric, 3)::float8                 AS avg_ms,
          max(duration_ms)                                            AS max_ms
   FROM decisions
   GROUP BY job_id;
@@ -125,7 +125,7 @@ const MIGRATIONS: readonly string[] = [
   WHERE outcome IN ('resolved', 'unresolved');
 
   CREATE VIEW rejections_by_day AS
-  SELECT substr(received_at, 1, 10) AS day, status, sum(count) AS rejections,
+  SELECT substr(received_at, 1, 10) AS day, status, sum(count)::int AS rejections,
          min(received_at) AS first_at, max(coalesce(last_at, received_at)) AS last_at,
          max(reason) AS example_reason
   FROM rejections
@@ -159,6 +159,7 @@ export function connectPostgres(url: string, options: PgOptions = {}): postgres.
     max_lifetime: 30 * 60,
     onnotice: () => {},
     prepare: true,
+    fetch_types: false,
     connection: {
       application_name: "okta-import-hook",
       synchronous_commit: "on",
