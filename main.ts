@@ -9,7 +9,7 @@ import { createLogger, messageOf } from "./lib/log.ts";
 import { CONSOLE, EXIT_USAGE, usageError } from "./lib/admin/cli.ts";
 import { StartError, startService } from "./lib/hook/service.ts";
 import { parseArgs } from "node:util";
-import { runSeed } from "./lib/admin/seed_command.ts";
+import { runSeed, SEED_VARIABLES } from "./lib/admin/seed_command.ts";
 import { runSync, SYNC_VARIABLES } from "./lib/admin/sync_command.ts";
 import { REGISTER_VARIABLES, runRegister } from "./lib/admin/register_command.ts";
 import { PREVIEW_VARIABLES, runPreview } from "./lib/admin/preview_command.ts";
@@ -18,7 +18,7 @@ import { AUDIT_VARIABLES, runAudit } from "./lib/admin/audit_command.ts";
 /** Subcommands: each reads only the environment variables it names. */
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   serve: (args) => serve(args),
-  seed: (args) => runSeed(args, readEnv(["DB_PATH"])),
+  seed: (args) => runSeed(args, readEnv(SEED_VARIABLES)),
   sync: (args) => runSync(args, readEnv(SYNC_VARIABLES)),
   register: (args) => runRegister(args, readEnv(REGISTER_VARIABLES)),
   preview: (args) => runPreview(args, readEnv(PREVIEW_VARIABLES)),

@@ -35,8 +35,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Each command's environment variables: what it may read. */
 const VARIABLES: Record<string, readonly string[]> = {
   serve: CONFIG_VARIABLES,
-  seed: ["DB_PATH"],
-  sync: ["OKTA_ORG_URL", "OKTA_API_TOKEN", "DB_PATH"],
+  seed: ["DB_PATH", "DATABASE_URL"],
+  sync: ["OKTA_ORG_URL", "OKTA_API_TOKEN", "DB_PATH", "DATABASE_URL"],
   register: [
     "OKTA_ORG_URL",
     "OKTA_API_TOKEN",

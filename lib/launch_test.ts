@@ -77,6 +77,8 @@ Deno.test("the launcher passes each command exactly the variables the command re
   assert.deepEqual([...commandVariables("register")].sort(), [...REGISTER_VARIABLES].sort());
   assert.deepEqual([...commandVariables("sync")].sort(), [...SYNC_VARIABLES].sort());
   const { AUDIT_VARIABLES } = await import("./admin/audit_command.ts");
+  const { SEED_VARIABLES } = await import("./admin/seed_command.ts");
+  assert.deepEqual([...commandVariables("seed")].sort(), [...SEED_VARIABLES].sort());
   assert.deepEqual([...commandVariables("audit")].sort(), [...AUDIT_VARIABLES].sort());
   assert.deepEqual([...commandVariables("serve")], [...CONFIG_VARIABLES]);
 });

@@ -4,22 +4,34 @@
 
 import { createReadStream } from "node:fs";
 import { parseArgs } from "node:util";
-import { DATA_DIR } from "../config.ts";
+import { DATA_DIR, redactedUrl } from "../config.ts";
 import { messageOf } from "../log.ts";
 import { type CommandIo, dbPathOf, EXIT_USAGE, PROCESS_IO, usageError } from "./cli.ts";
 import { openDatabase } from "../store/database.ts";
-import { SeedFormatError, seedLogins } from "./seed_logins.ts";
+import {
+  SeedFormatError,
+  seedLogins,
+  seedLoginsPg,
+  type SeedOptions,
+  type SeedReport,
+} from "./seed_logins.ts";
+import { openPgQueryable } from "../store/queryable.ts";
+import type { Readable } from "node:stream";
 
 const USAGE = `Usage: deno task seed FILE.csv
 
 Loads existing Okta logins into the login index. The file needs a header row with a "login"
 column, or "Username" as in Okta's user export; other columns are ignored. Safe to run again.
 
-Environment: DB_PATH (default ${DATA_DIR}/import-hook.db)`;
+Environment: DB_PATH (default ${DATA_DIR}/import-hook.db), or DATABASE_URL for PostgreSQL`;
+
+/** The environment variables the seed command reads. */
+export const SEED_VARIABLES = ["DB_PATH", "DATABASE_URL"] as const;
 
 /** The seed's environment, read by name. */
 export interface SeedEnv {
   readonly DB_PATH?: string;
+  readonly DATABASE_URL?: string;
 }
 
 /** Most bad rows listed one by one; the rest are counted. */
@@ -51,23 +63,34 @@ export async function runSeed(
   }
 
   const dbPath = dbPathOf(env);
-  let db;
+  const databaseUrl = env.DATABASE_URL?.trim() ? env.DATABASE_URL.trim() : null;
+  const where = databaseUrl === null ? dbPath : redactedUrl(databaseUrl);
+  let seed: (input: Readable, options: SeedOptions) => Promise<SeedReport>;
+  let close: () => Promise<void>;
   try {
     await Deno.stat(file);
-    db = openDatabase(dbPath);
+    if (databaseUrl === null) {
+      const db = openDatabase(dbPath);
+      seed = (input, options) => seedLogins(db, input, options);
+      close = () => Promise.resolve(db.close());
+    } else {
+      const opened = await openPgQueryable(databaseUrl);
+      seed = (input, options) => seedLoginsPg(opened.sql, input, options);
+      close = opened.close;
+    }
   } catch (error) {
-    err(`Cannot seed from "${file}" into "${dbPath}": ${messageOf(error)}`);
+    err(`Cannot seed from "${file}" into "${where}": ${messageOf(error)}`);
     return 1;
   }
   try {
     const started = performance.now();
-    const report = await seedLogins(db, createReadStream(file), {
+    const report = await seed(createReadStream(file), {
       at: io.now().toISOString(),
       onProgress: (rows) => err(`... ${rows} rows`),
     });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     out(
-      `Seeded ${dbPath} from ${file} (column "${report.column}") in ${seconds} s: ` +
+      `Seeded ${where} from ${file} (column "${report.column}") in ${seconds} s: ` +
         `${report.rows} rows, ${report.added} added, ${report.alreadyPresent} already present, ` +
         `${report.bad.length} bad`,
     );
@@ -81,6 +104,6 @@ export async function runSeed(
     err(`Cannot seed from "${file}": ${what}${messageOf(error)}`);
     return 1;
   } finally {
-    db.close();
+    await close();
   }
 }

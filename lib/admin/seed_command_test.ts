@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { withTempDir } from "../../tests/_test_utils.ts";
+import { makeTempDir, withTempDir } from "../../tests/_test_utils.ts";
+import { withPostgresDatabase } from "../../tests/_postgres.ts";
+import postgres from "postgres";
 import { runTask } from "../../tests/_run_task.ts";
 
 /** Runs `test` in a temp dir under data/ with the path of a database file there. */
@@ -162,4 +164,38 @@ Deno.test("deno task seed --help prints the usage and exits 0", async () => {
   assert.equal(result.code, 0);
   assert.match(result.stdout, /^Usage: deno task seed FILE\.csv\n/);
   assert.match(result.stdout, /"Username" as in Okta's user export/);
+});
+
+Deno.test("deno task seed loads a CSV into PostgreSQL with DATABASE_URL, first of one key kept", async () => {
+  await withPostgresDatabase(async (url) => {
+    const dir = await makeTempDir("seed-pg-");
+    try {
+      const file = `${dir}/users.csv`;
+      await Deno.writeTextFile(
+        file,
+        "login,firstName\nZoë.Darcy@x.com,Zoë\nzoe.darcy@X.com,Zoe\n,Empty\nsoren@x.com,S\n",
+      );
+      const first = await runTask("seed", [file], { DATABASE_URL: url });
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(
+        first.stdout,
+        /4 rows, 2 added, 1 already present, 1 bad\n {2}line 4: Empty login\n$/,
+      );
+      const again = await runTask("seed", [file], { DATABASE_URL: url });
+      assert.match(again.stdout, /4 rows, 0 added, 3 already present, 1 bad/);
+      const sql = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        const rows =
+          await sql`SELECT login_key, login, owner, source FROM logins ORDER BY login_key`;
+        assert.deepEqual(rows.map((r) => ({ ...r })), [
+          { login_key: "soren@x.com", login: "soren@x.com", owner: null, source: "seed" },
+          { login_key: "zoe.darcy@x.com", login: "Zoë.Darcy@x.com", owner: null, source: "seed" },
+        ]);
+      } finally {
+        await sql.end();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
 });

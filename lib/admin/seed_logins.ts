@@ -11,6 +11,7 @@ import { crlfToLf } from "./csv.ts";
 import { loginKey } from "../decision/fold_name.ts";
 import { LoginIndex } from "../decision/login_index.ts";
 import { inTransaction } from "../store/database.ts";
+import type postgres from "postgres";
 
 /** Header names accepted for the login column, in order of preference (case-insensitive). */
 export const LOGIN_COLUMNS = ["login", "username"] as const;
@@ -29,6 +30,12 @@ export interface SeedReport {
   readonly added: number;
   readonly alreadyPresent: number;
   readonly bad: readonly BadRow[];
+}
+
+/** When the seeded rows are recorded as made, and where progress goes. */
+export interface SeedOptions {
+  readonly at: string;
+  readonly onProgress?: (rows: number) => void;
 }
 
 /** The header was unusable; nothing was loaded. */
@@ -51,24 +58,10 @@ const BATCH_TABLE = "seed_batch";
 export async function seedLogins(
   db: DatabaseSync,
   input: Readable,
-  options: { readonly at: string; readonly onProgress?: (rows: number) => void },
+  options: SeedOptions,
 ): Promise<SeedReport> {
   const index = new LoginIndex(db);
-  let column = "";
-  const parser = input.pipe(crlfToLf()).pipe(parse({
-    bom: true,
-    columns: (header: string[]) => {
-      const names = header.map((name) => name.trim());
-      column = loginColumn(names);
-      return names;
-    },
-    relax_column_count: true,
-    skip_empty_lines: true,
-    // Each record becomes its trimmed login, or for an empty one minus its line number: one small
-    // value per row instead of a record, an info and a wrapper object.
-    on_record: (record: Record<string, string | undefined>, info: { lines: number }) =>
-      record[column]?.trim() || -info.lines,
-  }));
+  const read = readLogins(input);
   let rows = 0;
   let added = 0;
   const bad: BadRow[] = [];
@@ -80,7 +73,7 @@ export async function seedLogins(
   );
   const stage = db.prepare(`INSERT INTO ${BATCH_TABLE} (login_key, login) VALUES (?, ?)`);
   const clear = db.prepare(`DELETE FROM ${BATCH_TABLE}`);
-  const records = (parser as AsyncIterable<string | number>)[Symbol.asyncIterator]();
+  const records = read.records;
   // One transaction per batch: its rows are staged, then moved into the index in key order.
   const batch = async (): Promise<boolean> => {
     for (let staged = 0; staged < BATCH_ROWS;) {
@@ -89,7 +82,7 @@ export async function seedLogins(
       rows++;
       const login = next.value;
       if (typeof login === "number") {
-        bad.push({ line: -login, reason: `Empty ${column}` });
+        bad.push({ line: -login, reason: `Empty ${read.column()}` });
         continue;
       }
       stage.run(loginKey(login), login);
@@ -110,8 +103,82 @@ export async function seedLogins(
   } finally {
     db.exec(`DROP TABLE IF EXISTS temp.${BATCH_TABLE}`);
   }
+  const column = read.column();
   if (column === "") throw new SeedFormatError("The file is empty: expected a header row");
   return { column, rows, added, alreadyPresent: rows - added - bad.length, bad };
+}
+
+/** {@link seedLogins} into PostgreSQL: one statement per batch, the batch sorted there. */
+export async function seedLoginsPg(
+  sql: postgres.Sql,
+  input: Readable,
+  options: SeedOptions,
+): Promise<SeedReport> {
+  const read = readLogins(input);
+  let rows = 0;
+  let added = 0;
+  const bad: BadRow[] = [];
+  for (let more = true; more;) {
+    const keys: string[] = [];
+    const logins: string[] = [];
+    while (keys.length < BATCH_ROWS) {
+      const next = await read.records.next();
+      if (next.done) {
+        more = false;
+        break;
+      }
+      rows++;
+      if (typeof next.value === "number") {
+        bad.push({ line: -next.value, reason: `Empty ${read.column()}` });
+        continue;
+      }
+      keys.push(loginKey(next.value));
+      logins.push(next.value);
+    }
+    if (keys.length > 0) {
+      // In key order, and of two rows with one key the earlier in the file, as on SQLite.
+      const done = await sql`INSERT INTO logins
+          (login_key, login, owner, requested_key, strategy, source, event_id, created_at)
+        SELECT e->>0, e->>1, NULL, NULL, 'seed', 'seed', NULL, ${options.at}
+        FROM jsonb_array_elements(${sql.json(keys.map((k, i) => [k, logins[i]!]))}::jsonb)
+             WITH ORDINALITY AS t(e, n)
+        ORDER BY (e->>0) COLLATE "C", n
+        ON CONFLICT (login_key) DO NOTHING`;
+      added += done.count;
+    }
+    if (more) options.onProgress?.(rows);
+  }
+  const column = read.column();
+  if (column === "") throw new SeedFormatError("The file is empty: expected a header row");
+  return { column, rows, added, alreadyPresent: rows - added - bad.length, bad };
+}
+
+/**
+ * The CSV's logins, one per row: the trimmed login, or for an empty one minus its line number
+ * (one small value per row instead of a record, an info and a wrapper object). `column()` names
+ * the login column once the header is read ("" before).
+ */
+function readLogins(input: Readable): {
+  readonly records: AsyncIterator<string | number>;
+  column(): string;
+} {
+  let column = "";
+  const parser = input.pipe(crlfToLf()).pipe(parse({
+    bom: true,
+    columns: (header: string[]) => {
+      const names = header.map((name) => name.trim());
+      column = loginColumn(names);
+      return names;
+    },
+    relax_column_count: true,
+    skip_empty_lines: true,
+    on_record: (record: Record<string, string | undefined>, info: { lines: number }) =>
+      record[column]?.trim() || -info.lines,
+  }));
+  return {
+    records: (parser as AsyncIterable<string | number>)[Symbol.asyncIterator](),
+    column: () => column,
+  };
 }
 
 function loginColumn(header: string[]): string {

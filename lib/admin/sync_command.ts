@@ -4,9 +4,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { ConfigError, DATA_DIR } from "../config.ts";
+import { ConfigError, DATA_DIR, redactedUrl } from "../config.ts";
 import { messageOf } from "../log.ts";
-import { openDatabase } from "../store/database.ts";
+import { openQueryable } from "../store/queryable.ts";
 import { OktaApiError, OktaClient, type OktaEnv, parseOktaEnv } from "../okta/okta_api.ts";
 import {
   type CommandIo,
@@ -20,10 +20,15 @@ import {
 import { syncLogins, type SyncProgress, type UnconfirmedReservation } from "../okta/sync_logins.ts";
 
 /** The environment variables the sync reads. */
-export const SYNC_VARIABLES = ["OKTA_ORG_URL", "OKTA_API_TOKEN", "DB_PATH"] as const;
+export const SYNC_VARIABLES = [
+  "OKTA_ORG_URL",
+  "OKTA_API_TOKEN",
+  "DB_PATH",
+  "DATABASE_URL",
+] as const;
 
 /** Raw values as read from the environment. */
-export type SyncEnv = OktaEnv & { readonly DB_PATH?: string };
+export type SyncEnv = OktaEnv & { readonly DB_PATH?: string; readonly DATABASE_URL?: string };
 
 const USAGE = `Usage: deno task sync [--prune] [--release-unconfirmed-after AGE [--confirm]]
 
@@ -45,7 +50,8 @@ Options:
 Environment:
   OKTA_ORG_URL     The org, e.g. https://acme.okta.com (https:// required)
   OKTA_API_TOKEN   An API token of an admin who can read users (sent as "SSWS ...")
-  DB_PATH          The index (default ${DATA_DIR}/import-hook.db)`;
+  DB_PATH          The index (default ${DATA_DIR}/import-hook.db)
+  DATABASE_URL     PostgreSQL instead (postgres://user@host/db), as the service has it`;
 
 /** A progress line at most this often, plus one at the end of each pass. */
 const PROGRESS_EVERY_MS = 2000;
@@ -97,11 +103,13 @@ export async function runSync(
     return 1;
   }
   const dbPath = dbPathOf(env);
+  const databaseUrl = env.DATABASE_URL?.trim() ? env.DATABASE_URL.trim() : null;
   let db;
   try {
-    db = openDatabase(dbPath);
+    db = await openQueryable({ dbPath, databaseUrl });
   } catch (error) {
-    err(`Cannot open the index "${dbPath}": ${messageOf(error)}`);
+    const where = databaseUrl === null ? `"${dbPath}"` : redactedUrl(databaseUrl);
+    err(`Cannot open the index ${where}: ${messageOf(error)}`);
     return 1;
   }
 
@@ -119,7 +127,7 @@ export async function runSync(
       "(sync --release-unconfirmed-after)",
   };
   try {
-    const result = await syncLogins(db, client, {
+    const result = await syncLogins(db.q, client, {
       startedAt: now.toISOString(),
       prune,
       release,
@@ -129,7 +137,7 @@ export async function runSync(
     const seconds = (performance.now() - started) / 1000;
     const pruned = result.pruned === null ? "" : `, ${result.pruned} released (--prune)`;
     out(
-      `Synced ${dbPath} from ${target.orgUrl.origin} in ${seconds.toFixed(1)} s ` +
+      `Synced ${db.where} from ${target.orgUrl.origin} in ${seconds.toFixed(1)} s ` +
         `(${perSecond(result.users, seconds)} users/s): ${result.users} users ` +
         `(${result.deprovisioned} deprovisioned), ${result.added} added, ` +
         `${result.updated} already present, ${result.withoutLogin} without a login${pruned}`,
@@ -150,7 +158,7 @@ export async function runSync(
     err(`Cannot sync from ${target.orgUrl.origin}: ${stopped}${messageOf(error)}${written}`);
     return 1;
   } finally {
-    db.close();
+    await db.close();
   }
 }
 

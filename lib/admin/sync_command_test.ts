@@ -8,6 +8,8 @@ import {
 } from "../../tests/_fake_okta.ts";
 import { runTask } from "../../tests/_run_task.ts";
 import { makeTempDir } from "../../tests/_test_utils.ts";
+import { withPostgresDatabase } from "../../tests/_postgres.ts";
+import postgres from "postgres";
 
 const TOKEN = "00cliToken-0123456789abcdef";
 
@@ -155,5 +157,31 @@ Deno.test("deno task sync retries a 500 and then completes", async () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /^\.\.\. Okta failed GET \/api\/v1\/users: retrying in 1\.0 s$/m);
     assert.equal(logins(dbPath).length, 2);
+  });
+});
+
+Deno.test("deno task sync loads, prunes and releases in PostgreSQL with DATABASE_URL", async () => {
+  await withPostgresDatabase(async (url) => {
+    await withFake({ users: makeUsers(3) }, async (fake, env) => {
+      const pgEnv = { ...env, DATABASE_URL: url };
+      const first = await runTask("sync", [], pgEnv);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /^Synced postgres:\/\/.* 3 users \(0 deprovisioned\), 3 added/);
+      fake.users = makeUsers(2);
+      const pruned = await runTask("sync", ["--prune", "--release-unconfirmed-after", "1h"], pgEnv);
+      assert.equal(pruned.code, 0, pruned.stderr);
+      assert.match(pruned.stdout, /, 1 released \(--prune\)\n/);
+      assert.match(pruned.stdout, /^No login the hook reserved more than 1h ago is unconfirmed$/m);
+      const sql = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        const rows = await sql`SELECT login, source, okta_status FROM logins ORDER BY login`;
+        assert.deepEqual(rows.map((r) => ({ ...r })), [
+          { login: "user0@example.com", source: "sync", okta_status: "ACTIVE" },
+          { login: "user1@example.com", source: "sync", okta_status: "ACTIVE" },
+        ]);
+      } finally {
+        await sql.end();
+      }
+    });
   });
 });

@@ -4,9 +4,8 @@
  * upserted; rows the hook, a seed or a link made keep their owner. Safe to run again.
  */
 
-import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { loginKey } from "../decision/fold_name.ts";
-import { inTransaction } from "../store/database.ts";
+import type { Queryable } from "../store/queryable.ts";
 import { oktaUserOwner } from "../decision/owner.ts";
 
 /** Users per page: Okta's default and documented maximum. */
@@ -104,7 +103,7 @@ export interface SyncOptions {
  * nothing pruned.
  */
 export async function syncLogins(
-  db: DatabaseSync,
+  db: Queryable,
   okta: UserPages,
   options: SyncOptions,
 ): Promise<SyncReport> {
@@ -113,7 +112,7 @@ export async function syncLogins(
   let deprovisioned = 0;
   for (const pass of SYNC_PASSES) {
     for await (const page of okta.pages(pass.path)) {
-      const counts = writer.write(page);
+      const counts = await writer.write(page);
       totals.pages++;
       totals.users += page.length;
       totals.added += counts.added;
@@ -130,7 +129,7 @@ export async function syncLogins(
   let pruneSkipped: string | null = null;
   if (options.prune) {
     if (emptyOrg !== null) pruneSkipped = emptyOrg;
-    else pruned = writer.prune();
+    else pruned = await writer.prune();
   }
   let unconfirmed: UnconfirmedReservation[] | null = null;
   let released = 0;
@@ -139,8 +138,8 @@ export async function syncLogins(
   if (release !== null) {
     if (emptyOrg !== null) releaseSkipped = emptyOrg;
     else {
-      unconfirmed = writer.unconfirmed(release.reservedBefore);
-      if (release.confirm) released = writer.release(unconfirmed, release.reason);
+      unconfirmed = await writer.unconfirmed(release.reservedBefore);
+      if (release.confirm) released = await writer.release(unconfirmed, release.reason);
     }
   }
   return {
@@ -177,50 +176,24 @@ export function userLogin(user: unknown): ListedUser | null {
   return trimmed === "" ? null : { id, login: trimmed, status: known };
 }
 
-/** SQL for the sync's writes. */
+/** SQL for the sync's writes, in words both engines understand. */
 class SyncWriter {
-  readonly #db: DatabaseSync;
+  readonly #db: Queryable;
   readonly #at: string;
-  readonly #insert: StatementSync;
-  readonly #touch: StatementSync;
-  readonly #prune: StatementSync;
-  readonly #unconfirmed: StatementSync;
-  readonly #release: StatementSync;
-  readonly #recordRelease: StatementSync;
 
-  constructor(db: DatabaseSync, at: string) {
+  constructor(db: Queryable, at: string) {
     this.#db = db;
     this.#at = at;
-    this.#insert = db.prepare(`INSERT OR IGNORE INTO logins
-      (login_key, login, owner, requested_key, strategy, source, event_id, created_at,
-       okta_user_id, seen_at, okta_status)
-      VALUES (?, ?, ?, NULL, 'sync', 'sync', NULL, ?, ?, ?, ?)`);
-    // A row the hook, a seed or a link made keeps its owner: only what Okta says is recorded.
-    // For a hook row this confirms that Okta created the user it was reserved for.
-    this.#touch = db.prepare(
-      "UPDATE logins SET okta_user_id = ?, seen_at = ?, okta_status = ? WHERE login_key = ?",
-    );
-    this.#prune = db.prepare(
-      "DELETE FROM logins WHERE source = 'sync' AND (seen_at IS NULL OR seen_at < ?)",
-    );
-    const unseenHookRow =
-      "source = 'hook' AND owner IS NOT NULL AND (seen_at IS NULL OR seen_at < ?)";
-    this.#unconfirmed = db.prepare(`SELECT login, owner, event_id AS eventId,
-        created_at AS reservedAt
-      FROM logins WHERE ${unseenHookRow} AND created_at < ? ORDER BY created_at, login_key`);
-    this.#release = db.prepare(
-      `DELETE FROM logins WHERE login_key = ? AND login = ? AND ${unseenHookRow}`,
-    );
-    this.#recordRelease = db.prepare(`INSERT INTO releases
-      (released_at, login, owner, event_id, reserved_at, reason) VALUES (?, ?, ?, ?, ?, ?)`);
   }
 
   /** Upserts one page of users in one transaction. */
-  write(users: readonly unknown[]): { added: number; updated: number; withoutLogin: number } {
-    let added = 0;
-    let updated = 0;
-    let withoutLogin = 0;
-    this.#transaction(() => {
+  write(
+    users: readonly unknown[],
+  ): Promise<{ added: number; updated: number; withoutLogin: number }> {
+    return this.#db.transaction(async (tx) => {
+      let added = 0;
+      let updated = 0;
+      let withoutLogin = 0;
       for (const user of users) {
         const found = userLogin(user);
         if (found === null) {
@@ -228,68 +201,75 @@ class SyncWriter {
           continue;
         }
         const key = loginKey(found.login);
-        const inserted = this.#insert.run(
-          key,
-          found.login,
-          oktaUserOwner(found.id),
-          this.#at,
-          found.id,
-          this.#at,
-          found.status,
+        const inserted = await tx.run(
+          `INSERT INTO logins
+            (login_key, login, owner, requested_key, strategy, source, event_id, created_at,
+             okta_user_id, seen_at, okta_status)
+            VALUES (?, ?, ?, NULL, 'sync', 'sync', NULL, ?, ?, ?, ?)
+            ON CONFLICT (login_key) DO NOTHING`,
+          [key, found.login, oktaUserOwner(found.id), this.#at, found.id, this.#at, found.status],
         );
-        if (Number(inserted.changes) === 1) {
+        if (inserted === 1) {
           added++;
         } else {
-          this.#touch.run(found.id, this.#at, found.status, key);
+          // A row the hook, a seed or a link made keeps its owner: only what Okta says is
+          // recorded. For a hook row this confirms that Okta created the user it was reserved for.
+          await tx.run(
+            "UPDATE logins SET okta_user_id = ?, seen_at = ?, okta_status = ? WHERE login_key = ?",
+            [found.id, this.#at, found.status, key],
+          );
           updated++;
         }
       }
+      return { added, updated, withoutLogin };
     });
-    return { added, updated, withoutLogin };
   }
 
   /** Deletes sync rows not seen by this run; hook, seed and link rows are never touched. */
-  prune(): number {
-    let deleted = 0;
-    this.#transaction(() => {
-      deleted = Number(this.#prune.run(this.#at).changes);
-    });
-    return deleted;
+  prune(): Promise<number> {
+    return this.#db.transaction((tx) =>
+      tx.run("DELETE FROM logins WHERE source = 'sync' AND (seen_at IS NULL OR seen_at < ?)", [
+        this.#at,
+      ])
+    );
   }
 
   /** Hook reservations made before `before` that this run did not see Okta hold. */
-  unconfirmed(before: string): UnconfirmedReservation[] {
-    return this.#unconfirmed.all(this.#at, before).map((row) => ({ ...row }) as never);
+  async unconfirmed(before: string): Promise<UnconfirmedReservation[]> {
+    return await this.#db.all(
+      `SELECT login, owner, event_id AS "eventId", created_at AS "reservedAt"
+       FROM logins WHERE ${UNSEEN_HOOK_ROW} AND created_at < ? ORDER BY created_at, login_key`,
+      [this.#at, before],
+    ) as unknown as UnconfirmedReservation[];
   }
 
   /**
    * Releases `rows`, recording each in `releases`, in one transaction; a row the hook re-used or
    * Okta confirmed meanwhile is left alone. Returns how many were released.
    */
-  release(rows: readonly UnconfirmedReservation[], reason: string): number {
-    let released = 0;
-    this.#transaction(() => {
+  release(rows: readonly UnconfirmedReservation[], reason: string): Promise<number> {
+    return this.#db.transaction(async (tx) => {
+      let released = 0;
       for (const row of rows) {
-        const gone = this.#release.run(loginKey(row.login), row.login, this.#at);
-        if (Number(gone.changes) === 0) continue;
-        this.#recordRelease.run(
-          this.#at,
-          row.login,
-          row.owner,
-          row.eventId,
-          row.reservedAt,
-          reason,
+        const gone = await tx.run(
+          `DELETE FROM logins WHERE login_key = ? AND login = ? AND ${UNSEEN_HOOK_ROW}`,
+          [loginKey(row.login), row.login, this.#at],
+        );
+        if (gone === 0) continue;
+        await tx.run(
+          `INSERT INTO releases (released_at, login, owner, event_id, reserved_at, reason)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+          [this.#at, row.login, row.owner, row.eventId, row.reservedAt, reason],
         );
         released++;
       }
+      return released;
     });
-    return released;
-  }
-
-  #transaction(work: () => void): void {
-    inTransaction(this.#db, work);
   }
 }
+
+const UNSEEN_HOOK_ROW =
+  "source = 'hook' AND owner IS NOT NULL AND (seen_at IS NULL OR seen_at < ?)";
 
 /** A query string with `%20` for spaces, as Okta's examples write `search`. */
 function query(params: Record<string, string | number>): string {

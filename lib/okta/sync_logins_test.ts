@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { DatabaseSync } from "node:sqlite";
 import { openDatabase } from "../store/database.ts";
+import { sqliteQueryable } from "../store/queryable.ts";
 import { LoginIndex, type LoginSource } from "../decision/login_index.ts";
 import { OktaApiError, OktaClient, parseOktaEnv } from "./okta_api.ts";
 import { SYNC_PASSES, syncLogins, userLogin } from "./sync_logins.ts";
@@ -64,7 +65,7 @@ Deno.test("syncLogins() loads every user over several pages, deprovisioned users
   ];
   await withSetup({ token: TOKEN, users, pageSize: 2 }, async ({ fake, db, client }) => {
     const progress: string[] = [];
-    const report = await syncLogins(db, client, {
+    const report = await syncLogins(sqliteQueryable(db), client, {
       startedAt: RUN_1,
       prune: false,
       onProgress: (p) => progress.push(`${p.pass}:${p.users}`),
@@ -120,7 +121,10 @@ Deno.test("syncLogins() keeps the owner of a login the hook or a seed recorded, 
     // Held by an app user; Okta spells it without the diaeresis but it is the same login.
     reserve(db, "Zoë.Darcy@example.com", '["0oaApp","E-17"]', "hook");
     reserve(db, "seeded@example.com", null, "seed");
-    const report = await syncLogins(db, client, { startedAt: RUN_1, prune: false });
+    const report = await syncLogins(sqliteQueryable(db), client, {
+      startedAt: RUN_1,
+      prune: false,
+    });
     assert.equal(report.added, 1);
     assert.equal(report.updated, 2);
     const byLogin = Object.fromEntries(rows(db).map((r) => [r.login, r]));
@@ -141,8 +145,11 @@ Deno.test("syncLogins() keeps the owner of a login the hook or a seed recorded, 
 
 Deno.test("syncLogins() run again adds nothing and marks every login seen by the new run", async () => {
   await withSetup({ token: TOKEN, users: makeUsers(3) }, async ({ db, client }) => {
-    await syncLogins(db, client, { startedAt: RUN_1, prune: false });
-    const report = await syncLogins(db, client, { startedAt: RUN_2, prune: false });
+    await syncLogins(sqliteQueryable(db), client, { startedAt: RUN_1, prune: false });
+    const report = await syncLogins(sqliteQueryable(db), client, {
+      startedAt: RUN_2,
+      prune: false,
+    });
     assert.equal(report.added, 0);
     assert.equal(report.updated, 3);
     assert.deepEqual(rows(db).map((r) => [r.seen_at, r.created_at]), [
@@ -155,16 +162,16 @@ Deno.test("syncLogins() run again adds nothing and marks every login seen by the
 
 Deno.test("syncLogins() with prune releases only synced logins Okta no longer has", async () => {
   await withSetup({ token: TOKEN, users: makeUsers(3) }, async ({ fake, db, client }) => {
-    await syncLogins(db, client, { startedAt: RUN_1, prune: false });
+    await syncLogins(sqliteQueryable(db), client, { startedAt: RUN_1, prune: false });
     reserve(db, "hooked@example.com", '["0oaApp","E-1"]', "hook");
     reserve(db, "seeded@example.com", null, "seed");
     fake.users = makeUsers(2); // user2 is gone from Okta
 
-    const kept = await syncLogins(db, client, { startedAt: RUN_2, prune: false });
+    const kept = await syncLogins(sqliteQueryable(db), client, { startedAt: RUN_2, prune: false });
     assert.equal(kept.pruned, null);
     assert.equal(rows(db).length, 5);
 
-    const pruned = await syncLogins(db, client, { startedAt: RUN_2, prune: true });
+    const pruned = await syncLogins(sqliteQueryable(db), client, { startedAt: RUN_2, prune: true });
     assert.equal(pruned.pruned, 1);
     assert.deepEqual(rows(db).map((r) => r.login), [
       "hooked@example.com",
@@ -179,11 +186,11 @@ Deno.test("syncLogins() records each holder's Okta status, updating it on the ne
   const users = [{ id: "00uA", status: "ACTIVE", login: "zoe.darcy@example.com" }];
   await withSetup({ token: TOKEN, users }, async ({ fake, db, client }) => {
     reserve(db, "Zoë.Darcy@example.com", '["0oaApp","E-17"]', "hook");
-    await syncLogins(db, client, { startedAt: RUN_1, prune: false });
+    await syncLogins(sqliteQueryable(db), client, { startedAt: RUN_1, prune: false });
     const status = () => db.prepare("SELECT okta_status AS s FROM logins").all().map((r) => r.s);
     assert.deepEqual(status(), ["ACTIVE"]);
     fake.users = [{ id: "00uA", status: "DEPROVISIONED", login: "zoe.darcy@example.com" }];
-    await syncLogins(db, client, { startedAt: RUN_2, prune: false });
+    await syncLogins(sqliteQueryable(db), client, { startedAt: RUN_2, prune: false });
     assert.deepEqual(status(), ["DEPROVISIONED"]);
     assert.deepEqual(
       { ...new LoginIndex(db).find("zoe.darcy@example.com") },
@@ -219,7 +226,11 @@ Deno.test("syncLogins() lists, and when confirmed releases, old hook reservation
     hook("recent@example.com", "E3", "2024-12-31T12:00:00.000Z"); // may still be pending
     reserve(db, "seeded@example.com", null, "seed"); // never a hook reservation
     const release = { reservedBefore: "2024-12-20T00:00:00.000Z", reason: "test", confirm: false };
-    const listed = await syncLogins(db, client, { startedAt: RUN_1, prune: false, release });
+    const listed = await syncLogins(sqliteQueryable(db), client, {
+      startedAt: RUN_1,
+      prune: false,
+      release,
+    });
     const expected = [{
       login: "cleared@example.com",
       owner: "E2",
@@ -230,7 +241,7 @@ Deno.test("syncLogins() lists, and when confirmed releases, old hook reservation
     assert.equal(listed.released, 0);
     assert.notEqual(index.find("cleared@example.com"), undefined);
 
-    const done = await syncLogins(db, client, {
+    const done = await syncLogins(sqliteQueryable(db), client, {
       startedAt: RUN_2,
       prune: false,
       release: { ...release, confirm: true },
@@ -263,7 +274,7 @@ Deno.test("syncLogins() lists, and when confirmed releases, old hook reservation
 Deno.test("syncLogins() releases nothing when Okta lists no users", async () => {
   await withSetup({ token: TOKEN, users: [] }, async ({ db, client }) => {
     reserve(db, "hooked@example.com", "E1", "hook");
-    const report = await syncLogins(db, client, {
+    const report = await syncLogins(sqliteQueryable(db), client, {
       startedAt: RUN_1,
       prune: false,
       release: { reservedBefore: RUN_1, reason: "test", confirm: true },
@@ -277,7 +288,7 @@ Deno.test("syncLogins() releases nothing when Okta lists no users", async () => 
 Deno.test("syncLogins() prunes nothing when a pass fails, keeping the pages already written", async () => {
   const users = [...makeUsers(4), ...makeUsers(1, "DEPROVISIONED", 4)];
   await withSetup({ token: TOKEN, users, pageSize: 2 }, async ({ fake, db, client }) => {
-    await syncLogins(db, client, { startedAt: RUN_1, prune: false });
+    await syncLogins(sqliteQueryable(db), client, { startedAt: RUN_1, prune: false });
     // The first pass's two pages succeed, then the deprovisioned pass fails for good.
     const failing = new OktaClient(
       parseOktaEnv({ OKTA_ORG_URL: fake.url, OKTA_API_TOKEN: TOKEN }),
@@ -290,7 +301,7 @@ Deno.test("syncLogins() prunes nothing when a pass fails, keeping the pages alre
       },
     );
     await assert.rejects(
-      syncLogins(db, failing, { startedAt: RUN_2, prune: true }),
+      syncLogins(sqliteQueryable(db), failing, { startedAt: RUN_2, prune: true }),
       (error: unknown) => error instanceof OktaApiError && error.status === 500,
     );
     assert.equal(rows(db).length, 5);
@@ -303,9 +314,9 @@ Deno.test("syncLogins() prunes nothing when a pass fails, keeping the pages alre
 
 Deno.test("syncLogins() does not prune when Okta lists no users (a wrong org would wipe the index)", async () => {
   await withSetup({ token: TOKEN, users: makeUsers(2) }, async ({ fake, db, client }) => {
-    await syncLogins(db, client, { startedAt: RUN_1, prune: false });
+    await syncLogins(sqliteQueryable(db), client, { startedAt: RUN_1, prune: false });
     fake.users = [];
-    const report = await syncLogins(db, client, { startedAt: RUN_2, prune: true });
+    const report = await syncLogins(sqliteQueryable(db), client, { startedAt: RUN_2, prune: true });
     assert.equal(report.pruned, null);
     assert.equal(report.pruneSkipped, "Okta listed no users");
     assert.equal(rows(db).length, 2);

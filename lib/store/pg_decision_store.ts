@@ -15,6 +15,7 @@ import { messageOf } from "../log.ts";
 import { CommitError, type DecisionStore, type Health, type StoreHooks } from "./decision_store.ts";
 import {
   connectPostgres,
+  guardDriverErrors,
   insertRejection,
   isUniqueViolation,
   migratePostgres,
@@ -56,6 +57,9 @@ export async function openPgDecisionStore(
   settings: PgStoreSettings,
   hooks: StoreHooks = {},
 ): Promise<DecisionStore> {
+  const unguard = guardDriverErrors((error) =>
+    hooks.onError?.("The PostgreSQL driver failed outside a query; it reconnects", error)
+  );
   const sql = connectPostgres(settings.url, { max: settings.poolMax ?? 4 });
   try {
     await migratePostgres(sql);
@@ -63,9 +67,10 @@ export async function openPgDecisionStore(
     await Promise.all(Array.from({ length: settings.poolMax ?? 4 }, () => sql`SELECT 1`));
   } catch (error) {
     await sql.end({ timeout: 1 });
+    unguard();
     throw error;
   }
-  return new PgDecisionStore(sql, settings, hooks);
+  return new PgDecisionStore(sql, settings, hooks, unguard);
 }
 
 class PgDecisionStore implements DecisionStore {
@@ -77,7 +82,15 @@ class PgDecisionStore implements DecisionStore {
   #last: Health = { ok: true };
   #closed = false;
 
-  constructor(sql: postgres.Sql, settings: PgStoreSettings, hooks: StoreHooks) {
+  readonly #unguard: () => void;
+
+  constructor(
+    sql: postgres.Sql,
+    settings: PgStoreSettings,
+    hooks: StoreHooks,
+    unguard: () => void,
+  ) {
+    this.#unguard = unguard;
     this.#sql = sql;
     this.#settings = settings;
     this.#hooks = hooks;
@@ -125,6 +138,7 @@ class PgDecisionStore implements DecisionStore {
     this.#closed = true;
     await this.#running;
     await this.#sql.end({ timeout: 2 });
+    this.#unguard();
   }
 
   /** Commits groups until the queue is empty; one group at a time. */

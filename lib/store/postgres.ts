@@ -296,3 +296,32 @@ export function isUniqueViolation(error: unknown, constraint: string): boolean {
 function likeEscape(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
+
+/**
+ * Keeps the process alive through the driver's own stray errors. When a connection drops while
+ * a write is queued, `postgres` can throw from a timer (its socket already gone); that error
+ * reaches no caller and would end the process, though the pool reconnects by itself. Only
+ * errors thrown inside the driver's code are stopped (and logged); everything else still ends
+ * the process. Returns the function that removes the guard.
+ */
+export function guardDriverErrors(log: (error: unknown) => void): () => void {
+  const fromDriver = (error: unknown): boolean =>
+    error instanceof Error &&
+    /[\\/]postgres[\\/](?:[\d.]+[\\/])?(?:src|cf|cjs)[\\/]/.test(error.stack ?? "");
+  const onError = (event: ErrorEvent) => {
+    if (!fromDriver(event.error)) return;
+    event.preventDefault();
+    log(event.error);
+  };
+  const onRejection = (event: PromiseRejectionEvent) => {
+    if (!fromDriver(event.reason)) return;
+    event.preventDefault();
+    log(event.reason);
+  };
+  globalThis.addEventListener("error", onError);
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  return () => {
+    globalThis.removeEventListener("error", onError);
+    globalThis.removeEventListener("unhandledrejection", onRejection);
+  };
+}

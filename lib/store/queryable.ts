@@ -4,10 +4,11 @@
  * understand: counts are `CAST(... AS INTEGER)`, since PostgreSQL counts in bigint.
  */
 
-import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type postgres from "postgres";
 import { connectPostgres, migratePostgres } from "./postgres.ts";
-import { inTransaction, truncateWal } from "./database.ts";
+import { inTransaction, openDatabase, truncateWal } from "./database.ts";
+import { redactedUrl } from "../config.ts";
 
 /** A value bound to a placeholder. */
 export type SqlValue = string | number | null;
@@ -30,18 +31,25 @@ export interface Queryable {
 
 /** The SQLite file, on `db`. */
 export function sqliteQueryable(db: DatabaseSync): Queryable {
+  // Prepared once per text: a sync page runs the same two statements 200 times.
+  const statements = new Map<string, StatementSync>();
+  const prepare = (sql: string): StatementSync => {
+    let statement = statements.get(sql);
+    if (statement === undefined) statements.set(sql, statement = db.prepare(sql));
+    return statement;
+  };
   const q: Queryable = {
     engine: "sqlite",
     all: (sql, params = []) =>
       Promise.resolve(
-        db.prepare(sql).all(...params as SQLInputValue[]).map((row) => ({ ...row })),
+        prepare(sql).all(...params as SQLInputValue[]).map((row) => ({ ...row })),
       ),
     get: (sql, params = []) => {
-      const row = db.prepare(sql).get(...params as SQLInputValue[]);
+      const row = prepare(sql).get(...params as SQLInputValue[]);
       return Promise.resolve(row === undefined ? undefined : { ...row });
     },
     run: (sql, params = []) =>
-      Promise.resolve(Number(db.prepare(sql).run(...params as SQLInputValue[]).changes)),
+      Promise.resolve(Number(prepare(sql).run(...params as SQLInputValue[]).changes)),
     transaction: (work) => inTransaction(db, () => work(q)),
     truncateWal: () => truncateWal(db),
   };
@@ -66,7 +74,7 @@ export function pgQueryable(sql: postgres.Sql | postgres.TransactionSql): Querya
 /** Opens PostgreSQL at `url` for an admin command (migrated, like the service does). */
 export async function openPgQueryable(
   url: string,
-): Promise<{ readonly q: Queryable; close(): Promise<void> }> {
+): Promise<{ readonly q: Queryable; readonly sql: postgres.Sql; close(): Promise<void> }> {
   const sql = connectPostgres(url, { max: 2, statementTimeoutMs: 60_000 });
   try {
     await migratePostgres(sql);
@@ -74,11 +82,35 @@ export async function openPgQueryable(
     await sql.end({ timeout: 1 });
     throw error;
   }
-  return { q: pgQueryable(sql), close: () => sql.end({ timeout: 2 }) };
+  return { q: pgQueryable(sql), sql, close: () => sql.end({ timeout: 2 }) };
 }
 
 /** `?` placeholders as PostgreSQL's `$n` (the SQL given here has no `?` inside literals). */
 function numbered(text: string): string {
   let n = 0;
   return text.replace(/\?/g, () => `$${++n}`);
+}
+
+/** A command's database: the SQLite file at `dbPath`, or PostgreSQL at `databaseUrl`. */
+export interface OpenedQueryable {
+  readonly q: Queryable;
+  /** Where it is, fit to print (no password). */
+  readonly where: string;
+  close(): Promise<void>;
+}
+
+/** Opens (creating and migrating, as the service does) the database a command works on. */
+export async function openQueryable(
+  target: { readonly dbPath: string; readonly databaseUrl: string | null },
+): Promise<OpenedQueryable> {
+  if (target.databaseUrl !== null) {
+    const { q, close } = await openPgQueryable(target.databaseUrl);
+    return { q, close, where: redactedUrl(target.databaseUrl) };
+  }
+  const db = openDatabase(target.dbPath);
+  return {
+    q: sqliteQueryable(db),
+    where: target.dbPath,
+    close: () => Promise.resolve(db.close()),
+  };
 }
