@@ -6,7 +6,8 @@
  * targets alternate over several rounds; the medians are printed per setting.
  *
  * Options: --duration=SECONDS per run (5), --rounds=N (3), --connections=1,16,64,
- * --modes=keep-alive,close, --keep (keep
+ * --modes=keep-alive,close, --engine=sqlite|postgres (the service's store; postgres starts a
+ * throw-away cluster with tests/pg_cluster.sh), --keep (keep
  * the database and certificate under data/bench-tmp/). Needs wrk on PATH (Debian: `wrk`).
  */
 
@@ -70,8 +71,13 @@ const { values: options } = parseArgs({
     connections: { type: "string", default: "1,16,64" },
     modes: { type: "string", default: "keep-alive,close" },
     keep: { type: "boolean", default: false },
+    engine: { type: "string", default: "sqlite" },
   },
 });
+if (options.engine !== "sqlite" && options.engine !== "postgres") {
+  console.error(`--engine takes sqlite or postgres, not "${options.engine}"`);
+  Deno.exit(2);
+}
 const duration = Number(options.duration);
 const rounds = Number(options.rounds);
 const connectionCounts = options.connections.split(",").map(Number);
@@ -94,14 +100,19 @@ const tls = await writeCertificate(dir);
 const servicePort = freePort();
 const floorPort = freePort();
 
-const serviceArgs = [...await taskArgs("start")];
+// PostgreSQL: a cluster of its own, on this machine like the service (its default database).
+const cluster = options.engine === "postgres" ? await startCluster() : null;
+const store = cluster === null
+  ? { DB_PATH: `${dir}/hook.db` }
+  : { DATABASE_URL: `${cluster.url}/postgres` };
+const serviceArgs = [...await taskArgs("start", [], store)];
 const service = new Deno.Command(DENO, {
   args: serviceArgs,
   env: {
     PORT: String(servicePort),
     HOSTNAME: "127.0.0.1",
     HOOK_AUTH_SECRET: SECRET,
-    DB_PATH: `${dir}/hook.db`,
+    ...store,
     TLS_CERT_FILE: tls.certFile,
     TLS_KEY_FILE: tls.keyFile,
   },
@@ -136,6 +147,7 @@ try {
   await waitUntilUp(`https://127.0.0.1:${floorPort}/`, tls.cert);
 
   console.log(await machine());
+  console.log(`engine:  ${options.engine}${cluster === null ? "" : ` (${cluster.url})`}`);
   console.log(`service: PORT=${servicePort} ... ${shown(DENO, serviceArgs)}`);
   console.log(`floor:   ${shown(DENO, floorArgs)}`);
   console.log(
@@ -175,7 +187,23 @@ try {
     } catch { /* already gone */ }
     await child.status;
   }
+  if (cluster !== null) await cluster.stop();
   if (!options.keep) await Deno.remove(dir, { recursive: true });
+}
+
+/** A throw-away PostgreSQL cluster (tests/pg_cluster.sh). */
+async function startCluster(): Promise<{ url: string; stop(): Promise<void> }> {
+  const script = "tests/pg_cluster.sh";
+  const started = await new Deno.Command("bash", { args: [script, "start"], stderr: "inherit" })
+    .output();
+  if (!started.success) Deno.exit(1);
+  const [url, data] = new TextDecoder().decode(started.stdout).trim().split(" ");
+  return {
+    url: url!,
+    stop: async () => {
+      await new Deno.Command("bash", { args: [script, "stop", data!] }).output();
+    },
+  };
 }
 
 function report(results: Map<string, RunResult[]>): string {

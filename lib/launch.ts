@@ -47,7 +47,13 @@ const VARIABLES: Record<string, readonly string[]> = {
     "HOOK_OAUTH_CLIENT_IDS",
     "HOOK_OAUTH_CLIENT_SECRET",
   ],
-  preview: ["DB_PATH", "OWNER_ATTRIBUTE", "MIDDLE_NAME_ATTRIBUTE", "RESOLUTION_STRATEGIES"],
+  preview: [
+    "DB_PATH",
+    "DATABASE_URL",
+    "OWNER_ATTRIBUTE",
+    "MIDDLE_NAME_ATTRIBUTE",
+    "RESOLUTION_STRATEGIES",
+  ],
   audit: ["DB_PATH", "DATABASE_URL"],
 };
 

@@ -5,6 +5,8 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { inTransaction, openDatabase } from "../store/database.ts";
+import { connectPostgres } from "../store/postgres.ts";
+import { redactedUrl } from "../config.ts";
 
 /** The copy, open; {@link IndexCopy.remove} closes and deletes it. */
 export interface IndexCopy {
@@ -50,18 +52,90 @@ export async function copyLoginIndex(
     }
     throw error;
   }
+  try {
+    live.exec("PRAGMA busy_timeout = 5000");
+    return await intoNewCopy(options.dir, (db) => Promise.resolve(copyTables(live, db, livePath)));
+  } finally {
+    live.close();
+  }
+}
+
+/**
+ * Copies the index of the PostgreSQL database at `url` into a new temporary SQLite file in
+ * `dir`, from one read-only snapshot (REPEATABLE READ), so the preview runs the very rule the
+ * service runs, on the copy.
+ */
+export async function copyLoginIndexFromPostgres(
+  url: string,
+  options: { readonly dir: string },
+): Promise<IndexCopy> {
+  const sql = connectPostgres(url, { max: 1, statementTimeoutMs: 300_000 });
+  try {
+    return await intoNewCopy(
+      options.dir,
+      (db) =>
+        sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
+          const [found] = await tx`SELECT to_regclass('logins') IS NOT NULL AS logins,
+          to_regclass('suffix_counters') IS NOT NULL AS counters,
+          to_regclass('decisions') IS NOT NULL AS decisions`;
+          if (!found?.logins || !found.counters) {
+            throw new IndexCopyError(`Cannot read ${redactedUrl(url)}: it holds no login index`);
+          }
+          return await inTransaction(db, async () => {
+            const insertLogin = db.prepare(
+              `INSERT INTO logins (${LOGIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+            );
+            let logins = 0;
+            await tx.unsafe(`SELECT ${LOGIN_COLUMNS} FROM logins`).cursor(2000, (rows) => {
+              for (const r of rows) {
+                insertLogin.run(
+                  r.login_key,
+                  r.login,
+                  r.owner,
+                  r.requested_key,
+                  r.strategy,
+                  r.source,
+                  r.event_id,
+                  r.created_at,
+                );
+                logins++;
+              }
+            });
+            const insertCounter = db.prepare(
+              "INSERT INTO suffix_counters (base_key, next_suffix) VALUES (?, ?)",
+            );
+            for (const r of await tx`SELECT base_key, next_suffix FROM suffix_counters`) {
+              insertCounter.run(r.base_key, r.next_suffix);
+            }
+            const appIds = found.decisions
+              ? (await tx`SELECT DISTINCT app_id AS id FROM decisions WHERE app_id IS NOT NULL LIMIT 2`)
+                .map((r) => String(r.id))
+              : [];
+            return { logins, appIds };
+          }, "DEFERRED");
+        }),
+    );
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
+
+/** A new scratch SQLite file in `dir`, filled by `fill`; removed again if filling fails. */
+async function intoNewCopy(
+  dir: string,
+  fill: (db: DatabaseSync) => Promise<{ logins: number; appIds: string[] }>,
+): Promise<IndexCopy> {
   let path: string | undefined;
   let db: DatabaseSync | undefined;
   try {
-    live.exec("PRAGMA busy_timeout = 5000");
-    await Deno.mkdir(options.dir, { recursive: true });
-    path = await Deno.makeTempFile({ dir: options.dir, prefix: "preview-", suffix: ".db" });
+    await Deno.mkdir(dir, { recursive: true });
+    path = await Deno.makeTempFile({ dir, prefix: "preview-", suffix: ".db" });
     db = openDatabase(path);
     // A scratch file: no crash safety needed, and speed matters for large files.
     db.exec("PRAGMA journal_mode = MEMORY");
     db.exec("PRAGMA synchronous = OFF");
     db.exec("PRAGMA cache_size = -65536");
-    const { logins, appIds } = copyTables(live, db, livePath);
+    const { logins, appIds } = await fill(db);
     const opened = db;
     const file = path;
     return {
@@ -78,8 +152,6 @@ export async function copyLoginIndex(
     if (db?.isOpen) db.close();
     if (path !== undefined) await removeDatabaseFiles(path);
     throw error;
-  } finally {
-    live.close();
   }
 }
 

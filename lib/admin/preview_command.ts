@@ -6,8 +6,8 @@
 import { stringify } from "csv-stringify/sync";
 import { createReadStream } from "node:fs";
 import { parseArgs } from "node:util";
-import { ConfigError, DATA_DIR, parseConfig } from "../config.ts";
-import { copyLoginIndex, IndexCopyError } from "./index_copy.ts";
+import { ConfigError, DATA_DIR, parseConfig, redactedUrl } from "../config.ts";
+import { copyLoginIndex, copyLoginIndexFromPostgres, IndexCopyError } from "./index_copy.ts";
 import { type CommandIo, errorMessage, EXIT_USAGE, PROCESS_IO, usageError } from "./cli.ts";
 import {
   type PlanRow,
@@ -20,6 +20,7 @@ import {
 /** The environment variables the preview reads, as the service does. */
 export const PREVIEW_VARIABLES = [
   "DB_PATH",
+  "DATABASE_URL",
   "OWNER_ATTRIBUTE",
   "MIDDLE_NAME_ATTRIBUTE",
   "RESOLUTION_STRATEGIES",
@@ -49,7 +50,7 @@ Options:
   --format csv|json          Plan format (default: from the --out extension, else csv)
   -h, --help                 Show this help
 
-Environment: DB_PATH (default ${DATA_DIR}/import-hook.db), and OWNER_ATTRIBUTE,
+Environment: DB_PATH (default ${DATA_DIR}/import-hook.db) or DATABASE_URL, and OWNER_ATTRIBUTE,
 MIDDLE_NAME_ATTRIBUTE, RESOLUTION_STRATEGIES as the service reads them.
 Exit codes: 0 done (bad rows included), 1 failure, 2 bad arguments.`;
 
@@ -117,12 +118,18 @@ export async function runPreview(
 
   let copy;
   try {
-    copy = await copyLoginIndex(config.dbPath, { dir: `${DATA_DIR}/tmp` });
+    const dir = `${DATA_DIR}/tmp`;
+    copy = config.databaseUrl === null
+      ? await copyLoginIndex(config.dbPath, { dir })
+      : await copyLoginIndexFromPostgres(config.databaseUrl, { dir });
   } catch (error) {
+    const where = config.databaseUrl === null
+      ? `"${config.dbPath}"`
+      : redactedUrl(config.databaseUrl);
     err(
       error instanceof IndexCopyError
         ? error.message
-        : `Cannot copy "${config.dbPath}": ${errorMessage(error)}`,
+        : `Cannot copy ${where}: ${errorMessage(error)}`,
     );
     return 1;
   }
@@ -151,7 +158,9 @@ export async function runPreview(
     });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     out(
-      `Previewed ${options.file} against a copy of ${config.dbPath} ` +
+      `Previewed ${options.file} against a copy of ${
+        config.databaseUrl === null ? config.dbPath : redactedUrl(config.databaseUrl)
+      } ` +
         `(${copy.logins} logins, app "${appId ?? DEFAULT_APP_ID}") in ${seconds} s; ` +
         `the database was not written`,
     );

@@ -4,6 +4,9 @@ import { openDatabase } from "../store/database.ts";
 import { LoginIndex } from "../decision/login_index.ts";
 import { runTask } from "../../tests/_run_task.ts";
 import { makeTempDir, reservation } from "../../tests/_test_utils.ts";
+import { withPostgresDatabase } from "../../tests/_postgres.ts";
+import { pgPort } from "../store/postgres.ts";
+import { openPgQueryable } from "../store/queryable.ts";
 
 const USERS = "employeeId,userName,firstName,middleName,lastName,email\n" +
   "E1,george.smith@example.com,George,Alexander,Smith,g1@example.com\n" +
@@ -198,5 +201,37 @@ Deno.test("deno task preview fails with exit code 1 and the reason", async () =>
         args.join(" "),
       );
     }
+  });
+});
+
+Deno.test("deno task preview plans against a copy of the PostgreSQL index as against SQLite", async () => {
+  await withLiveDatabase(async (dir, env) => {
+    const onSqlite = await runTask("preview", [`${dir}/users.csv`, "--out", `${dir}/a.csv`], env);
+    assert.equal(onSqlite.code, 0, onSqlite.stderr);
+    await withPostgresDatabase(async (url) => {
+      const { q, sql, close } = await openPgQueryable(url);
+      try {
+        const port = pgPort(sql);
+        await port.reserveIfFree(reservation("george.smith@example.com"));
+        const result = await runTask("preview", [`${dir}/users.csv`, "--out", `${dir}/b.csv`], {
+          DATABASE_URL: url,
+        });
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(
+          result.stdout,
+          /against a copy of postgres:\/\/\S+ \(1 logins, app "preview"\)/,
+        );
+        assert.equal(
+          await Deno.readTextFile(`${dir}/b.csv`),
+          await Deno.readTextFile(`${dir}/a.csv`),
+        );
+        // Nothing was written to the live index.
+        assert.deepEqual(await q.all("SELECT login FROM logins"), [
+          { login: "george.smith@example.com" },
+        ]);
+      } finally {
+        await close();
+      }
+    });
   });
 });
