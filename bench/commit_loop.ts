@@ -5,7 +5,10 @@
  * Prints decisions/s, the time of one group (p50/p90/p99/max) and the WAL bytes per decision.
  *
  * Usage: deno run --allow-read=data --allow-write=data bench/commit_loop.ts \
- *   [--decisions=40000] [--group=8] [--synchronous=FULL] [--autocheckpoint=1000]
+ *   [--decisions=40000] [--group=8] [--synchronous=FULL] [--autocheckpoint=1000] [--wal-sync]
+ *
+ * --wal-sync fdatasyncs the -wal file after each group's COMMIT, as the worker does with
+ * synchronous=NORMAL.
  */
 
 import { parseArgs } from "node:util";
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     group: { type: "string", default: "8" },
     synchronous: { type: "string", default: "FULL" },
     autocheckpoint: { type: "string", default: "1000" },
+    "wal-sync": { type: "boolean", default: false },
   },
 });
 const count = Number(values.decisions);
@@ -57,6 +61,8 @@ const db = openDatabase(`${dir}/hook.db`);
 db.exec(`PRAGMA synchronous = ${synchronous}`);
 db.exec(`PRAGMA wal_autocheckpoint = ${autocheckpoint}`);
 const deps = { index: new LoginIndex(db), audit: new AuditLog(db), strategies: STRATEGY_NAMES };
+db.prepare("SELECT count(*) FROM logins").get();
+const wal = values["wal-sync"] ? Deno.openSync(`${dir}/hook.db-wal`, { read: true }) : null;
 const timing = { receivedAt: "2026-03-02T08:15:41.000Z", elapsedMs: 0 };
 
 const groupMs: number[] = [];
@@ -67,17 +73,21 @@ for (let i = 0; i < count; i += group) {
   );
   const before = performance.now();
   commitGroup(db, works);
+  wal?.syncDataSync();
   groupMs.push(performance.now() - before);
 }
 const seconds = (performance.now() - started) / 1000;
 const walBytes = (await Deno.stat(`${dir}/hook.db-wal`)).size;
 db.close();
+wal?.close();
 await Deno.remove(dir, { recursive: true });
 
 groupMs.sort((a, b) => a - b);
 const at = (q: number) => fixed(groupMs[Math.floor(q * (groupMs.length - 1))]!, 3);
 console.log(
-  `${count} decisions in groups of ${group}, synchronous=${synchronous}, ` +
+  `${count} decisions in groups of ${group}, synchronous=${synchronous}${
+    wal ? " + fdatasync(-wal)" : ""
+  }, ` +
     `wal_autocheckpoint=${autocheckpoint}: ${fixed(count / seconds, 0)} decisions/s; ` +
     `one group p50 ${at(0.5)} p90 ${at(0.9)} p99 ${at(0.99)} max ${at(1)} ms; ` +
     `WAL file ${fixed(walBytes / 1e6, 1)} MB` +

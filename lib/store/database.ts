@@ -163,6 +163,11 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export interface OpenOptions {
   /** How long to wait for another process's write lock before failing, in milliseconds. */
   readonly busyTimeoutMs?: number;
+  /**
+   * `FULL` (the default: every COMMIT fsyncs the WAL), or `NORMAL` for a caller that fsyncs the
+   * WAL itself after each COMMIT before relying on it (the decision worker: docs/architecture.md).
+   */
+  readonly synchronous?: "FULL" | "NORMAL";
 }
 
 /**
@@ -175,7 +180,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): DatabaseS
   try {
     db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
     db.exec("PRAGMA journal_mode = WAL");
-    db.exec("PRAGMA synchronous = FULL");
+    db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
     migrate(db);
     return db;
   } catch (error) {

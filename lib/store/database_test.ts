@@ -69,6 +69,13 @@ Deno.test("openDatabase() sets WAL, synchronous=FULL and the busy timeout", asyn
     } finally {
       defaults.close();
     }
+    // The decision worker's setting: it fdatasyncs the WAL itself after each COMMIT.
+    const normal = openDatabase(dbPath, { synchronous: "NORMAL" });
+    try {
+      assert.equal(pragma(normal, "synchronous"), 1);
+    } finally {
+      normal.close();
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { DECISION_WORKER_URL } from "./decision_store.ts";
 import type { FromWorker, StoreSettings, ToWorker } from "./worker_protocol.ts";
 import { hookEvent, withDeadline, withTempDir } from "../../tests/_test_utils.ts";
@@ -72,5 +73,32 @@ Deno.test("the decision worker says why it cannot open the database, and commits
       kind: "pong",
       health: { ok: false, reason: "The database is not open" },
     });
+  });
+});
+
+Deno.test("the decision worker answers a group only after an fdatasync of the WAL that began after its COMMIT", async () => {
+  await withWorker(async (ask, dir) => {
+    await ask({ kind: "open", settings: settings(dir) });
+    const item = { kind: "decide", receivedAt: "2026-03-02T08:00:00.000Z", elapsedMs: 1 } as const;
+    for (let group = 0; group < 5; group++) {
+      const answer = await ask({
+        kind: "group",
+        items: [{ ...item, event: hookEvent({ eventId: `e${group}`, owner: `["o","${group}"]` }) }],
+      });
+      const received = performance.timeOrigin + performance.now();
+      assert.equal(answer.kind, "committed");
+      const { durable } = answer as Extract<FromWorker, { kind: "committed" }>;
+      // The sync started once COMMIT had returned, and ended before the answer was sent.
+      assert.ok(durable.committedMs <= durable.syncedMs);
+      assert.ok(durable.origin + durable.syncedMs <= received);
+    }
+    // What the answers promised is in the file, read by another connection.
+    const db = new DatabaseSync(`${dir}/hook.db`, { readOnly: true });
+    try {
+      assert.equal(db.prepare("SELECT count(*) AS n FROM decisions").get()?.n, 5);
+    } finally {
+      db.close();
+    }
+    await ask({ kind: "close" });
   });
 });

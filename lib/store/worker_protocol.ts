@@ -56,7 +56,20 @@ export type ToWorker =
 export type FromWorker =
   | { readonly kind: "opened" }
   | { readonly kind: "failed"; readonly message: string }
-  | { readonly kind: "committed"; readonly results: readonly ItemResult[] }
+  | {
+    readonly kind: "committed";
+    readonly results: readonly ItemResult[];
+    /**
+     * The worker's clock when the group's COMMIT returned and when the fdatasync of the WAL
+     * that followed it returned: the answers leave after both.
+     */
+    readonly durable: {
+      /** The worker's `performance.timeOrigin`, to compare its times with another thread's. */
+      readonly origin: number;
+      readonly committedMs: number;
+      readonly syncedMs: number;
+    };
+  }
   | { readonly kind: "not-committed"; readonly message: string; readonly cause: string }
   | { readonly kind: "pong"; readonly health: Health }
   | { readonly kind: "closed" };
