@@ -164,24 +164,33 @@ Deno.test("runAudit() prune counts back from the clock and removes rows before t
   });
 });
 
+/** A real import of two George Smiths through the real service: one unchanged, one resolved. */
+async function importTwoGeorges(
+  options: Parameters<typeof startTestServer>[0],
+  jobId: string,
+  appId: string,
+): Promise<void> {
+  const server = await startTestServer(options);
+  try {
+    for (const externalId of ["E1", "E2"]) {
+      const body = makeHookRequest({
+        login: "george.smith@ridgeline.example",
+        externalId,
+        middleName: "Alexander",
+        jobId,
+        appId,
+      });
+      await (await server.post(body)).body?.cancel();
+    }
+  } finally {
+    await server.close();
+  }
+}
+
 Deno.test("deno task audit summary reports the decisions a real import made", async () => {
   const dir = await makeTempDir("audit-e2e-");
   try {
-    const server = await startTestServer({ dir });
-    try {
-      for (const externalId of ["E1", "E2"]) {
-        const body = makeHookRequest({
-          login: "george.smith@ridgeline.example",
-          externalId,
-          middleName: "Alexander",
-          jobId: "ijRealRun",
-          appId: "0oaRealApp",
-        });
-        await (await server.post(body)).body?.cancel();
-      }
-    } finally {
-      await server.close();
-    }
+    await importTwoGeorges({ dir }, "ijRealRun", "0oaRealApp");
     const result = await runTask("audit", ["summary", "--job", "ijRealRun"], {
       DB_PATH: `${dir}/hook.db`,
     });
@@ -279,21 +288,7 @@ Deno.test("parseSince() reads dates as UTC midnight, date-times in UTC unless of
 
 Deno.test("deno task audit summary, list and prune read and prune the audit on PostgreSQL too", async () => {
   await withPostgresDatabase(async (url) => {
-    const server = await startTestServer({ env: { DATABASE_URL: url } });
-    try {
-      for (const externalId of ["E1", "E2"]) {
-        const body = makeHookRequest({
-          login: "george.smith@ridgeline.example",
-          externalId,
-          middleName: "Alexander",
-          jobId: "ijPgRun",
-          appId: "0oaPgApp",
-        });
-        await (await server.post(body)).body?.cancel();
-      }
-    } finally {
-      await server.close();
-    }
+    await importTwoGeorges({ env: { DATABASE_URL: url } }, "ijPgRun", "0oaPgApp");
     const env = { DATABASE_URL: url };
     const summary = await runTask("audit", ["summary", "--job", "ijPgRun"], env);
     assert.equal(summary.code, 0, summary.stderr);
