@@ -52,6 +52,16 @@ export async function restartCluster(mode: "fast" | "immediate" = "fast"): Promi
   await script(["restart", dataDir, mode]);
 }
 
+/** Stops the cluster, keeping its data, until {@link resumeCluster}. */
+export async function pauseCluster(): Promise<void> {
+  await script(["pause", (await cluster()).dataDir]);
+}
+
+/** Starts a paused cluster; resolves once it accepts connections. */
+export async function resumeCluster(): Promise<void> {
+  await script(["resume", (await cluster()).dataDir]);
+}
+
 const SCRIPT = new URL("./pg_cluster.sh", import.meta.url).pathname;
 
 async function startCluster(): Promise<Cluster> {

@@ -3,6 +3,7 @@
 # (PostgreSQL refuses root: as root it runs as "postgres").
 #   pg_cluster.sh start              prints "URL DATA_DIR" of a new, running cluster
 #   pg_cluster.sh restart DIR [MODE]  pg_ctl restart (MODE fast or immediate)
+#   pg_cluster.sh pause DIR           stops it, keeping DIR;  pg_cluster.sh resume DIR  starts it
 #   pg_cluster.sh stop DIR            stops it and removes DIR
 set -euo pipefail
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
@@ -43,12 +44,18 @@ CONF
 restart)
   as "$bin/pg_ctl" -D "$2" -m "${3:-fast}" -w -t 30 -l "$2/log" restart >/dev/null
   ;;
+pause)
+  as "$bin/pg_ctl" -D "$2" -m fast -w stop >/dev/null
+  ;;
+resume)
+  as "$bin/pg_ctl" -D "$2" -w -t 30 -l "$2/log" start >/dev/null
+  ;;
 stop)
   as "$bin/pg_ctl" -D "$2" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$2"
   ;;
 *)
-  echo "usage: pg_cluster.sh start | restart DIR [fast|immediate] | stop DIR" >&2
+  echo "usage: pg_cluster.sh start | restart DIR [fast|immediate] | pause DIR | resume DIR | stop DIR" >&2
   exit 2
   ;;
 esac

@@ -6,8 +6,9 @@
 
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { restartCluster, withPostgresDatabase } from "./_postgres.ts";
+import { pauseCluster, restartCluster, resumeCluster, withPostgresDatabase } from "./_postgres.ts";
 import {
+  assertOktaError,
   fixture,
   type HookBody,
   makeHookRequest,
@@ -332,6 +333,42 @@ Deno.test("PostgreSQL: kill -9 of one instance mid-batch; the other goes on and 
       victim.client.close();
       await survivor.close();
       await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("PostgreSQL: with the database down, a decision gets a 503 within about 1 s and health says why", async () => {
+  await withPostgresDatabase(async (url) => {
+    const server = await startTestServer({ env: { DATABASE_URL: url } });
+    try {
+      assert.equal(
+        (await server.post(makeHookRequest({ login: "before@example.com" }))).status,
+        204,
+      );
+      await pauseCluster();
+      try {
+        const started = performance.now();
+        const reply = await withDeadline(
+          server.post(makeHookRequest({ login: "during@example.com" })),
+          3000,
+          "the answer with PostgreSQL down",
+        );
+        const took = performance.now() - started;
+        assert.equal(reply.status, 503);
+        assert.equal(reply.headers.get("retry-after"), "1");
+        await reply.body?.cancel();
+        assert.ok(took < 2000, `${took} ms`);
+        const health = await withDeadline(server.fetch("/healthz"), 3000, "health");
+        await assertOktaError(health, 503, /^Decisions cannot be committed: .*PostgreSQL/);
+      } finally {
+        await resumeCluster();
+      }
+      // Back by itself once the database is.
+      const after = await server.post(makeHookRequest({ login: "after@example.com" }));
+      assert.equal(after.status, 204);
+      await after.body?.cancel();
+    } finally {
+      await server.close();
     }
   });
 });
