@@ -213,6 +213,9 @@ Deno.test("out of file descriptors, the service logs the accept errors, stays up
       } catch { /* closed by the service */ }
     }
     started.client.close();
+    try {
+      started.child.kill("SIGKILL"); // a failed assertion above left it running
+    } catch { /* it has exited */ }
     await started.done;
     await Deno.remove(dir, { recursive: true });
   }

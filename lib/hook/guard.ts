@@ -82,6 +82,12 @@ const BUFFER_BYTES = 16 * 1024;
 const DRAIN_GRACE_MS = 50;
 /** Accept errors and the connection limit are logged at most this often. */
 const LOG_EVERY_MS = 10_000;
+/**
+ * Deadlines are checked by one sweep over every connection this often, instead of a timer per
+ * connection reset on every chunk (timers were most of the guard's own cost); a deadline fires
+ * up to this much late.
+ */
+export const SWEEP_MS = 100;
 
 /** Starts listening; throws as `Deno.listen` does (address in use, permission). */
 export function startGuard(settings: GuardSettings, log: Logger): Guard {
@@ -92,6 +98,12 @@ export function startGuard(settings: GuardSettings, log: Logger): Guard {
   const state = { accepting: true, draining: false };
   const overLimit = new Throttled(LOG_EVERY_MS);
   const acceptErrors = new Throttled(LOG_EVERY_MS);
+
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const connection of connections) connection.check(now);
+  }, SWEEP_MS);
+  Deno.unrefTimer(sweep);
 
   const finished = (async () => {
     let backoffMs = 10;
@@ -124,6 +136,8 @@ export function startGuard(settings: GuardSettings, log: Logger): Guard {
       void serveConnection(conn, settings, connections, peers, state);
     }
   })();
+  // The sweep runs while connections are open, after accepting stopped too.
+  void finished.then(() => connections.empty()).then(() => clearInterval(sweep));
 
   return {
     addr: listener.addr,
@@ -164,6 +178,8 @@ interface Connection {
   /** Closes it soon if the server spoke last and no request of it is being handled. */
   drainIfQuiet(): void;
   handling(delta: 1 | -1): void;
+  /** Closes it if a deadline or a write's timeout has passed at `now`. */
+  check(now: number): void;
 }
 
 /** One client connection: its bytes both ways, under the deadlines of who spoke last. */
@@ -176,7 +192,13 @@ async function serveConnection(
 ): Promise<void> {
   let upstream: Deno.TcpConn | null = null;
   let internalPort: number | null = null;
+  /** The drain's grace timer (rare: only while stopping). */
   let timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the current deadline passes (the sweep closes the connection then). */
+  let dueAt = Infinity;
+  /** Since when a write waits to be taken, each way. */
+  const toServer = { since: Infinity };
+  const toClient = { since: Infinity };
   let closed = false;
   /** Who sent the last bytes; "none" until the server's first. */
   let last: "none" | "client" | "server" = "none";
@@ -187,7 +209,6 @@ async function serveConnection(
   const quiet = () => last !== "client" && active === 0;
   const closeIfQuiet = () => {
     if (quiet()) connection.close();
-    else clearTimeout(timer);
   };
 
   const whenClosed = Promise.withResolvers<void>();
@@ -215,12 +236,18 @@ async function serveConnection(
       active += delta;
       if (active === 0 && state.draining && last !== "client") later(DRAIN_GRACE_MS, closeIfQuiet);
     },
+    check(now) {
+      const writeDue = Math.min(toServer.since, toClient.since) + settings.writeTimeoutMs;
+      if (now >= dueAt || now >= writeDue) connection.close();
+    },
   };
   const later = (ms: number, run: () => void) => {
     clearTimeout(timer);
     timer = setTimeout(run, ms);
   };
-  const deadline = (ms: number) => later(ms, connection.close);
+  const deadline = (ms: number) => {
+    dueAt = performance.now() + ms;
+  };
   connections.add(connection);
   deadline(settings.handshakeTimeoutMs);
 
@@ -235,49 +262,42 @@ async function serveConnection(
   peers.set(internalPort, connection);
   const up = upstream;
 
-  const fromClient = copy(client, up, settings.writeTimeoutMs, () => {
+  const fromClient = copy(client, up, toServer, () => {
     // The first unanswered byte starts the exchange's deadline; more bytes do not extend it.
     if (last === "server") deadline(settings.requestTimeoutMs);
     if (last !== "none") last = "client";
   });
-  const fromServer = copy(up, client, settings.writeTimeoutMs, () => {
+  const fromServer = copy(up, client, toClient, () => {
     last = "server";
-    if (state.draining) later(DRAIN_GRACE_MS, closeIfQuiet);
-    else deadline(settings.idleTimeoutMs);
+    if (state.draining) {
+      dueAt = Infinity; // the drain decides now
+      later(DRAIN_GRACE_MS, closeIfQuiet);
+    } else deadline(settings.idleTimeoutMs);
   });
   await Promise.race([fromClient, fromServer]).catch(() => {});
   connection.close();
   await Promise.allSettled([fromClient, fromServer]);
 }
 
-/** Copies `from` to `to` until `from` ends; `onData` runs after each chunk was passed on. */
+/**
+ * Copies `from` to `to` until `from` ends; `onData` runs after each chunk was passed on. While
+ * a write waits, `writing.since` says since when (the sweep closes a connection whose write is
+ * not taken in time, which ends the write).
+ */
 async function copy(
   from: Deno.Conn,
   to: Deno.Conn,
-  writeTimeoutMs: number,
+  writing: { since: number },
   onData: () => void,
 ): Promise<void> {
   const buffer = new Uint8Array(BUFFER_BYTES);
   for (;;) {
     const n = await from.read(buffer);
     if (n === null) return;
-    await writeAll(to, buffer.subarray(0, n), writeTimeoutMs);
+    writing.since = performance.now();
+    for (let offset = 0; offset < n;) offset += await to.write(buffer.subarray(offset, n));
+    writing.since = Infinity;
     onData();
-  }
-}
-
-/** Writes all of `bytes`, or throws when one write is not taken within `timeoutMs`. */
-async function writeAll(to: Deno.Conn, bytes: Uint8Array, timeoutMs: number): Promise<void> {
-  for (let offset = 0; offset < bytes.length;) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Deno.errors.TimedOut("write")), timeoutMs);
-    });
-    try {
-      offset += await Promise.race([to.write(bytes.subarray(offset)), late]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 

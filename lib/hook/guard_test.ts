@@ -118,3 +118,20 @@ Deno.test("the guard closes a connection idle after the server spoke, and drains
     drained.close();
   });
 });
+
+Deno.test("the guard closes a connection whose client does not take the server's bytes in time", async () => {
+  const limits = { writeTimeoutMs: 300, requestTimeoutMs: 20_000, idleTimeoutMs: 20_000 };
+  await withGuard(limits, async (port, guard) => {
+    const reader = await Deno.connect({ hostname: "127.0.0.1", port });
+    // It sends and sends and never reads: the echoes fill its receive buffer, then the guard's.
+    const chunk = new Uint8Array(64 * 1024).fill(120);
+    const started = performance.now();
+    const writing = (async () => {
+      for (;;) await reader.write(chunk);
+    })();
+    await withDeadline(writing.catch(() => {}), 5000, "the write-timeout close");
+    assert.ok(performance.now() - started >= 300, "not before the write timeout");
+    await withDeadline(guard.allClosed(), 1000, "the guard's side");
+    reader.close();
+  });
+});
