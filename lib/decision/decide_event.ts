@@ -9,7 +9,7 @@ import type { HookEvent } from "./hook_event.ts";
 import type { LoginIndex } from "./login_index.ts";
 import { type Reply, resolutionReply } from "./okta_response.ts";
 import { resolveSteps } from "./resolve_login.ts";
-import { ask, runSync, sqlitePort, type Steps } from "./steps.ts";
+import { ask, type Port, runSync, sqlitePort, type Steps } from "./steps.ts";
 
 /** What the handler needs to answer and log. */
 export interface Decided {
@@ -48,11 +48,13 @@ export function decideEvent(
   timing: Timing,
   nowMs: () => number = () => performance.now(),
 ): Decided {
-  return runSync(
-    decideSteps(event, deps.strategies, timing, nowMs),
-    sqlitePort(deps.index, deps.audit),
-  );
+  let port = PORTS.get(deps);
+  if (port === undefined) PORTS.set(deps, port = sqlitePort(deps.index, deps.audit));
+  return runSync(decideSteps(event, deps.strategies, timing, nowMs), port);
 }
+
+/** The SQLite answers of each set of deps, made once: the worker decides with one set. */
+const PORTS = new WeakMap<DecideDeps, Port>();
 
 /** {@link decideEvent} as steps, for any engine. */
 export function* decideSteps(

@@ -4,6 +4,8 @@
  */
 
 const COMBINING_MARKS = /\p{M}/gu;
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\u0000-\u007f]*$/;
 
 // Letters that Unicode decomposition leaves alone but that have a conventional ASCII spelling.
 const SPECIAL_LETTERS: Record<string, string> = {
@@ -34,6 +36,8 @@ const KEY_LETTER = new RegExp(`[${Object.keys(KEY_LETTERS).join("")}]`, "g");
  * code point. The key is a fixed point: `loginKey(loginKey(x)) === loginKey(x)`.
  */
 export function loginKey(login: string): string {
+  // Most logins are ASCII, where every step but lower-casing changes nothing.
+  if (ASCII.test(login)) return login.toLowerCase();
   return login
     .normalize("NFKD")
     .toLowerCase()
