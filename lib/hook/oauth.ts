@@ -38,6 +38,8 @@ export const ALGORITHMS = [
   "Ed25519",
 ] as const;
 
+const ALLOWED: string[] = [...ALGORITHMS];
+
 /** Clock skew allowed on `exp`, `nbf` and `iat`, in seconds. */
 export const CLOCK_SKEW_S = 30;
 /** The longest a request waits for the issuer's metadata and keys, in milliseconds. */
@@ -251,7 +253,7 @@ export function createTokenCheck(
       ({ payload } = await jwtVerify(match[1]!, keys.key, {
         issuer: config.issuer,
         audience: config.audience,
-        algorithms: [...ALGORITHMS],
+        algorithms: ALLOWED,
         clockTolerance: CLOCK_SKEW_S,
         requiredClaims: ["exp"],
         currentDate: new Date(nowS() * 1000),
