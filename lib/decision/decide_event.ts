@@ -8,8 +8,8 @@ import type { StrategyName } from "../config.ts";
 import type { HookEvent } from "./hook_event.ts";
 import type { LoginIndex } from "./login_index.ts";
 import { type Reply, resolutionReply } from "./okta_response.ts";
-import { resolveSteps } from "./resolve_login.ts";
-import { ask, type Port, runSync, sqlitePort, type Steps } from "./steps.ts";
+import { firstReads, resolveSteps } from "./resolve_login.ts";
+import { ask, type Port, prefetch, question, runSync, sqlitePort, type Steps } from "./steps.ts";
 
 /** What the handler needs to answer and log. */
 export interface Decided {
@@ -64,6 +64,9 @@ export function* decideSteps(
   nowMs: () => number,
 ): Steps<Decided> {
   const startedMs = nowMs();
+  // Over the network these go in one round trip: a retry is rare, so the rule's reads are
+  // asked along with it.
+  yield* prefetch(question("findDecision", event.eventId), ...firstReads(event));
   const stored = yield* ask("findDecision", event.eventId);
   if (stored !== undefined) return { ...stored, replayed: true };
 

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { AuditLog } from "./audit.ts";
-import { decideEvent } from "./decide_event.ts";
+import { decideEvent, decideSteps } from "./decide_event.ts";
+import { sqlitePort } from "./steps.ts";
+import type { HookEvent } from "./hook_event.ts";
 import { LoginIndex } from "./login_index.ts";
 import { hookEvent, reservation, withDatabase } from "../../tests/_test_utils.ts";
 
@@ -56,5 +58,41 @@ Deno.test("decideEvent() records a skipped LINK_USER with its login as final", a
     assert.deepEqual(decided.reply, { status: 204, body: null });
     const row = db.prepare("SELECT outcome, final_login FROM decisions").get();
     assert.deepEqual({ ...row }, { outcome: "skipped", final_login: "john.smith@example.com" });
+  });
+});
+
+Deno.test("decideSteps() prefetches exactly the reads it then asks before its first write", async () => {
+  await withDatabase("decide-", (db) => {
+    const index = new LoginIndex(db);
+    const port = sqlitePort(index, new AuditLog(db));
+    index.reserve(reservation("john.smith@example.com"));
+    // With how many reads each begins: the decision, then its owner's login and the login's holder.
+    const events: [HookEvent, number][] = [
+      [hookEvent({ eventId: "e-attr" }), 3],
+      [hookEvent({ eventId: "e-event", ownerSource: "event" }), 2],
+      [hookEvent({ eventId: "e-free", login: "free@example.com" }), 3],
+      [hookEvent({ eventId: "e-link", action: "LINK_USER" }), 1],
+      [hookEvent({ eventId: "e-none", login: null }), 1],
+    ];
+    for (const [event, reads] of events) {
+      const steps = decideSteps(event, STRATEGIES, TIMING, () => 0);
+      const first = steps.next();
+      assert.ok(!first.done && "prefetch" in first.value, `${event.eventId}: no prefetch first`);
+      const fetched = first.value.prefetch.map((a) => `${a.method} ${JSON.stringify(a.args)}`);
+      const asked: string[] = [];
+      let next = steps.next();
+      while (!next.done && !("prefetch" in next.value)) {
+        const { method, args } = next.value;
+        if (
+          !["find", "findForOwner", "findDecision", "suffixCounter", "highestSuffix"].includes(
+            method,
+          )
+        ) break;
+        asked.push(`${method} ${JSON.stringify(args)}`);
+        next = steps.next((port[method] as (...a: readonly unknown[]) => unknown)(...args));
+      }
+      assert.equal(fetched.length, reads, event.eventId);
+      assert.deepEqual(asked.slice(0, fetched.length), fetched, event.eventId);
+    }
   });
 });

@@ -22,7 +22,7 @@ import {
 } from "./login_index.ts";
 import { oktaUserOwner } from "./owner.ts";
 import { quote } from "./quote.ts";
-import { ask, runSync, sqlitePort, type Steps } from "./steps.ts";
+import { ask, question, type ReadAsk, runSync, sqlitePort, type Steps } from "./steps.ts";
 
 /** The Okta account holding the login an event conflicted with, when a sync saw it. */
 export interface Holder {
@@ -87,6 +87,19 @@ const SUFFIX_ATTEMPTS = 10;
 /** Other instances kept taking the logins this decision found free: worth a retry, not an answer. */
 export class ContendedError extends Error {
   override name = "ContendedError";
+}
+
+/**
+ * The reads {@link resolveSteps} begins with for `event`, none depending on another's answer:
+ * an engine over the network may send them together. Keep in step with the rule below.
+ */
+export function firstReads(event: HookEvent): ReadAsk[] {
+  if (event.action !== "CREATE_USER" || event.login === null) return [];
+  const reads = [question("find", event.login)];
+  if (event.ownerSource !== "event") {
+    reads.unshift(question("findForOwner", event.owner, event.login));
+  }
+  return reads;
 }
 
 /** {@link resolveLogin} as steps, for any engine. */

@@ -41,8 +41,26 @@ export interface Ask {
   readonly args: readonly unknown[];
 }
 
+/** The questions that only read: they may be asked ahead, together. */
+export type ReadMethod =
+  | "find"
+  | "findForOwner"
+  | "suffixCounter"
+  | "highestSuffix"
+  | "findDecision";
+
+/** A read question, built by {@link question}. */
+export interface ReadAsk extends Ask {
+  readonly method: ReadMethod;
+}
+
+/** A hint: the steps are about to ask these reads (the ones they reach, in turn). */
+export interface Prefetch {
+  readonly prefetch: readonly ReadAsk[];
+}
+
 /** A computation of the rule that yields questions and returns `T`. */
-export type Steps<T> = Generator<Ask, T, unknown>;
+export type Steps<T> = Generator<Ask | Prefetch, T, unknown>;
 
 /** Asks `method(...args)` of whichever engine runs the steps, and returns its answer. */
 export function* ask<M extends keyof Port>(
@@ -52,26 +70,80 @@ export function* ask<M extends keyof Port>(
   return (yield { method, args }) as ReturnType<Port[M]>;
 }
 
+/** A read question as a value, for {@link prefetch}. */
+export function question<M extends ReadMethod>(method: M, ...args: Parameters<Port[M]>): ReadAsk {
+  return { method, args };
+}
+
+/**
+ * Tells the engine which reads come next. An engine over the network sends them at once (one
+ * round trip instead of one each) and answers the steps' later `ask`s of them from what came
+ * back, until the steps write; a local engine ignores it. The answers are as fresh as asked
+ * one by one: nothing of this decision is written in between, and a read in a READ COMMITTED
+ * transaction sees what was committed when it ran either way.
+ */
+export function* prefetch(...reads: readonly ReadAsk[]): Generator<Prefetch, void, unknown> {
+  yield { prefetch: reads };
+}
+
 /** Runs `steps` against a synchronous engine. */
 export function runSync<T>(steps: Steps<T>, port: Port): T {
   let next = steps.next();
   while (!next.done) {
-    const { method, args } = next.value;
-    next = steps.next((port[method] as (...a: readonly unknown[]) => unknown)(...args));
+    const step = next.value;
+    if ("prefetch" in step) {
+      next = steps.next();
+      continue;
+    }
+    next = steps.next((port[step.method] as (...a: readonly unknown[]) => unknown)(...step.args));
   }
   return next.value;
 }
 
-/** Runs `steps` against an asynchronous engine, one question at a time. */
+/**
+ * Runs `steps` against an asynchronous engine: one question at a time, but the reads of a
+ * {@link prefetch} together.
+ */
 export async function runAsync<T>(steps: Steps<T>, port: AsyncPort): Promise<T> {
+  const call = (a: Ask) =>
+    (port[a.method] as (...args: readonly unknown[]) => Promise<unknown>)(...a.args);
+  /** Prefetched answers not yet taken, by question. */
+  let ahead = new Map<string, Promise<unknown>>();
+  const started: Promise<unknown>[] = [];
   let next = steps.next();
   while (!next.done) {
-    const { method, args } = next.value;
-    next = steps.next(
-      await (port[method] as (...a: readonly unknown[]) => Promise<unknown>)(...args),
-    );
+    const step = next.value;
+    if ("prefetch" in step) {
+      ahead = new Map(step.prefetch.map((read) => [keyOf(read), call(read)]));
+      for (const answer of ahead.values()) {
+        // A prefetched read that the steps never take must not fail unobserved.
+        answer.catch(() => {});
+        started.push(answer);
+      }
+      next = steps.next();
+      continue;
+    }
+    const key = keyOf(step);
+    const answer = ahead.get(key);
+    if (answer !== undefined) ahead.delete(key);
+    else if (!READS.has(step.method)) ahead.clear(); // a write: what was read ahead may be stale
+    next = steps.next(await (answer ?? call(step)));
   }
+  // No read of these steps may still run when the caller goes on (to release a savepoint).
+  await Promise.allSettled(started);
   return next.value;
+}
+
+const READS: ReadonlySet<keyof Port> = new Set<ReadMethod>([
+  "find",
+  "findForOwner",
+  "suffixCounter",
+  "highestSuffix",
+  "findDecision",
+]);
+
+function keyOf(a: Ask): string {
+  return `${a.method} ${JSON.stringify(a.args)}`;
 }
 
 /** The SQLite engine: its login index and audit answer on the caller's connection. */
