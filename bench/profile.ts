@@ -155,12 +155,21 @@ const STEP_OF_FILE: Record<string, string> = {
   "audit.ts": "decide",
   "candidates.ts": "decide",
   "fold_name.ts": "decide",
+  "owner.ts": "decide",
+  "quote.ts": "decide",
+  "steps.ts": "decide",
+  "oauth.ts": "auth",
+  "guard.ts": "connection guard (guard.ts)",
+  "service.ts": "handler glue (routes.ts, service.ts)",
+  "metrics.ts": "metrics",
+  "refusals.ts": "handler glue (routes.ts, service.ts)",
+  "worker_protocol.ts": "worker glue (decision_worker.ts)",
   "group_commit.ts": "commit (BEGIN/COMMIT/fsync, savepoints)",
   "decision_store.ts": "hand-off to the database worker",
   "decision_worker.ts": "worker glue (decision_worker.ts)",
   "okta_response.ts": "respond",
   "log.ts": "log",
-  "routes.ts": "handler glue (routes.ts)",
+  "routes.ts": "handler glue (routes.ts, service.ts)",
 };
 
 async function profileService(seconds: number): Promise<string> {
@@ -247,7 +256,9 @@ function threadTable(profile: CpuProfile, requests: number): string {
     byId.set(node.id, node);
     for (const child of node.children ?? []) parent.set(child, node.id);
   }
-  const isWorker = profile.nodes.some((n) => n.callFrame.url.endsWith("/lib/decision_worker.ts"));
+  const isWorker = profile.nodes.some((n) =>
+    n.callFrame.url.endsWith("/lib/store/decision_worker.ts")
+  );
   const stepOfNode = new Map<number, string>();
   const stepOf = (id: number): string => {
     const known = stepOfNode.get(id);
@@ -256,7 +267,8 @@ function threadTable(profile: CpuProfile, requests: number): string {
     let step: string | undefined;
     for (let at: number | undefined = id; at !== undefined && step === undefined;) {
       const { url } = byId.get(at)!.callFrame;
-      const file = /\/lib\/([a-z_]+\.ts)$/.exec(url)?.[1];
+      // lib/ is grouped by layer: the file's name says its step.
+      const file = /\/lib\/(?:[a-z]+\/)?([a-z_]+\.ts)$/.exec(url)?.[1];
       if (file !== undefined) step = STEP_OF_FILE[file] ?? `other lib/ (${file})`;
       at = parent.get(at);
     }
