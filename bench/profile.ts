@@ -4,10 +4,11 @@
  *
  * 1. In process: the service's own steps (auth, read body, parse, decide, commit, respond, log)
  *    timed one by one over Okta-shaped requests, decisions committed in groups of 16 as at c=16.
- * 2. Under load: the real service run with `--cpu-prof` while wrk drives it (c=16, keep-alive);
- *    each V8 sample is charged to the pipeline step of the nearest lib/ frame on its stack.
+ * 2. Under load: the real service run with `--cpu-prof` while wrk drives it (keep-alive); each
+ *    V8 sample is charged to the pipeline step of the nearest lib/ frame on its stack.
  *
- * Options: --requests=N for part 1 (20000), --duration=SECONDS for part 2 (8), --keep.
+ * Options: --requests=N for part 1 (20000), --duration=SECONDS (8) and --connections=N (16) for
+ * part 2, --keep.
  */
 
 import { join } from "node:path";
@@ -47,6 +48,7 @@ const { values: options } = parseArgs({
   options: {
     requests: { type: "string", default: "20000" },
     duration: { type: "string", default: "8" },
+    connections: { type: "string", default: "16" },
     keep: { type: "boolean", default: false },
   },
 });
@@ -200,7 +202,7 @@ async function profileService(seconds: number): Promise<string> {
     const wrk = await new Deno.Command("wrk", {
       args: [
         "-t1",
-        "-c16",
+        `-c${options.connections}`,
         `-d${seconds}s`,
         "-s",
         "bench/load.lua",
@@ -308,7 +310,7 @@ const dir = await makeBenchDir("profile-");
 try {
   console.log("## Steps timed in process (µs per request, median of 5 passes)\n");
   console.log(await timeSteps(Number(options.requests)));
-  console.log("\n## CPU profile of the service under wrk (c=16, keep-alive)\n");
+  console.log(`\n## CPU profile of the service under wrk (c=${options.connections}, keep-alive)\n`);
   console.log(await profileService(Number(options.duration)));
 } finally {
   if (!options.keep) await Deno.remove(dir, { recursive: true });
