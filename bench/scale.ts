@@ -170,7 +170,8 @@ interface Stores {
 }
 
 function stores(path: string): Stores {
-  const db = openDatabase(path);
+  // As the decision worker opens it.
+  const db = openDatabase(path, { journalsInMemory: true });
   return { db, index: new LoginIndex(db), audit: new AuditLog(db), strategies: STRATEGY_NAMES };
 }
 

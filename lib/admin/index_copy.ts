@@ -130,7 +130,7 @@ async function intoNewCopy(
   try {
     await Deno.mkdir(dir, { recursive: true });
     path = await Deno.makeTempFile({ dir, prefix: "preview-", suffix: ".db" });
-    db = openDatabase(path);
+    db = openDatabase(path, { journalsInMemory: true });
     // A scratch file: no crash safety needed, and speed matters for large files.
     db.exec("PRAGMA journal_mode = MEMORY");
     db.exec("PRAGMA synchronous = OFF");

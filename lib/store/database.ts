@@ -168,6 +168,14 @@ export interface OpenOptions {
    * WAL itself after each COMMIT before relying on it (the decision worker: docs/architecture.md).
    */
   readonly synchronous?: "FULL" | "NORMAL";
+  /**
+   * Keeps savepoint journals in memory (`temp_store = MEMORY`), for a connection that takes a
+   * savepoint per decision. Past 64 KiB (a page split that rebalances many pages) SQLite moves a
+   * statement journal to a temporary file, and every later savepoint of that transaction writes
+   * its pages there: the writes of a decision then cost twice as much. Not for connections that
+   * sort large results, whose temporary tables would then be held in memory too.
+   */
+  readonly journalsInMemory?: boolean;
 }
 
 /**
@@ -181,6 +189,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): DatabaseS
     db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
+    if (options.journalsInMemory) db.exec("PRAGMA temp_store = MEMORY");
     migrate(db);
     return db;
   } catch (error) {

@@ -52,7 +52,7 @@ Deno.test("openDatabase() migrates a fresh file to SCHEMA_VERSION", async () => 
   });
 });
 
-Deno.test("openDatabase() sets WAL, synchronous=FULL and the busy timeout", async () => {
+Deno.test("openDatabase() sets WAL, synchronous=FULL, the busy timeout and, when asked, journals in memory", async () => {
   await withTempDir("database-", (dir) => {
     const dbPath = `${dir}/hook.db`;
     const db = openDatabase(dbPath, { busyTimeoutMs: 1234.7 });
@@ -66,13 +66,16 @@ Deno.test("openDatabase() sets WAL, synchronous=FULL and the busy timeout", asyn
     const defaults = openDatabase(dbPath);
     try {
       assert.equal(pragma(defaults, "busy_timeout"), 5000);
+      assert.equal(pragma(defaults, "temp_store"), 0); // the build's default: files
     } finally {
       defaults.close();
     }
     // The decision worker's setting: it fdatasyncs the WAL itself after each COMMIT.
-    const normal = openDatabase(dbPath, { synchronous: "NORMAL" });
+    // and keeps the journals of its savepoints in memory.
+    const normal = openDatabase(dbPath, { synchronous: "NORMAL", journalsInMemory: true });
     try {
       assert.equal(pragma(normal, "synchronous"), 1);
+      assert.equal(pragma(normal, "temp_store"), 2); // MEMORY
     } finally {
       normal.close();
     }

@@ -68,6 +68,7 @@ function openStore(settings: StoreSettings): Open {
   const db = openDatabase(settings.dbPath, {
     busyTimeoutMs: settings.busyTimeoutMs,
     synchronous: "NORMAL",
+    journalsInMemory: true,
   });
   ensureReserve(settings.dbPath);
   const walPath = `${settings.dbPath}-wal`;
