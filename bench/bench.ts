@@ -7,11 +7,14 @@
  *
  * Options: --duration=SECONDS per run (5), --rounds=N (3), --connections=1,16,64,
  * --modes=keep-alive,close, --engine=sqlite|postgres (the service's store; postgres starts a
- * throw-away cluster with tests/pg_cluster.sh), --keep (keep
- * the database and certificate under data/bench-tmp/). Needs wrk on PATH (Debian: `wrk`).
+ * throw-away cluster with tests/pg_cluster.sh), --logins=N (seed the index with N made-up logins
+ * first, as `deno task seed` does: the service's cost at scale), --keep (keep the database and
+ * certificate under data/bench-tmp/). Needs wrk on PATH (Debian: `wrk`).
  */
 
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { makeLogins, runTask, writeCsv } from "./_logins.ts";
 import {
   fixed,
   freePort,
@@ -72,6 +75,7 @@ const { values: options } = parseArgs({
     modes: { type: "string", default: "keep-alive,close" },
     keep: { type: "boolean", default: false },
     engine: { type: "string", default: "sqlite" },
+    logins: { type: "string", default: "0" },
   },
 });
 if (options.engine !== "sqlite" && options.engine !== "postgres") {
@@ -105,6 +109,21 @@ const cluster = options.engine === "postgres" ? await startCluster() : null;
 const store = cluster === null
   ? { DB_PATH: `${dir}/hook.db` }
   : { DATABASE_URL: `${cluster.url}/postgres` };
+const logins = Number(options.logins);
+if (!Number.isSafeInteger(logins) || logins < 0) {
+  console.error(`--logins takes a count of logins to seed, not "${options.logins}"`);
+  Deno.exit(2);
+}
+let seeded = "none";
+if (logins > 0) {
+  const file = join(dir, "logins.csv");
+  await writeCsv(file, makeLogins(logins), "login");
+  const run = await runTask("seed", [file], store).catch(async (error) => {
+    await cluster?.stop();
+    throw error;
+  });
+  seeded = `${logins} logins, seeded by \`deno task seed\` in ${fixed(run.seconds, 1)} s`;
+}
 const serviceArgs = [...await taskArgs("start", [], store)];
 const service = new Deno.Command(DENO, {
   args: serviceArgs,
@@ -148,6 +167,7 @@ try {
 
   console.log(await machine());
   console.log(`engine:  ${options.engine}${cluster === null ? "" : ` (${cluster.url})`}`);
+  console.log(`index:   ${seeded}`);
   console.log(`service: PORT=${servicePort} ... ${shown(DENO, serviceArgs)}`);
   console.log(`floor:   ${shown(DENO, floorArgs)}`);
   console.log(
