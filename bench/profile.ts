@@ -165,10 +165,11 @@ const STEP_OF_FILE: Record<string, string> = {
   "service.ts": "handler glue (routes.ts, service.ts)",
   "metrics.ts": "metrics",
   "refusals.ts": "handler glue (routes.ts, service.ts)",
-  "worker_protocol.ts": "worker glue (decision_worker.ts)",
-  "group_commit.ts": "commit (BEGIN/COMMIT/fsync, savepoints)",
+  "worker_protocol.ts": "fdatasync of the WAL, file checks (decision_worker.ts)",
+  "group_commit.ts": "savepoints (group_commit.ts)",
+  "database.ts": "BEGIN and COMMIT (database.ts)",
   "decision_store.ts": "hand-off to the database worker",
-  "decision_worker.ts": "worker glue (decision_worker.ts)",
+  "decision_worker.ts": "fdatasync of the WAL, file checks (decision_worker.ts)",
   "okta_response.ts": "respond",
   "log.ts": "log",
   "routes.ts": "handler glue (routes.ts, service.ts)",
@@ -240,7 +241,8 @@ async function profileService(seconds: number): Promise<string> {
     "Samples are charged to the lib/ file closest to the top of their stack, so SQLite calls",
     "count in the file that makes them. Time outside any lib/ frame is Deno's own: the HTTP and",
     "TLS stack (native, shown as (program)), its JS glue, and garbage collection. Each thread",
-    "(the serving thread, the database worker) writes a profile of its own.",
+    "(the serving thread, the database worker) writes a profile of its own. V8 samples by the",
+    "clock: a thread blocked in a call (the worker in fdatasync) counts as busy in that call.",
   ].join("\n");
 }
 
