@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { AuditLog } from "./audit.ts";
 import { decideEvent, decideSteps } from "./decide_event.ts";
-import { sqlitePort } from "./steps.ts";
+import { isRead, sqlitePort } from "./steps.ts";
 import type { HookEvent } from "./hook_event.ts";
 import { LoginIndex } from "./login_index.ts";
 import { hookEvent, reservation, withDatabase } from "../../tests/_test_utils.ts";
@@ -83,11 +83,7 @@ Deno.test("decideSteps() prefetches exactly the reads it then asks before its fi
       let next = steps.next();
       while (!next.done && !("prefetch" in next.value)) {
         const { method, args } = next.value;
-        if (
-          !["find", "findForOwner", "findDecision", "suffixCounter", "highestSuffix"].includes(
-            method,
-          )
-        ) break;
+        if (!isRead(method)) break;
         asked.push(`${method} ${JSON.stringify(args)}`);
         next = steps.next((port[method] as (...a: readonly unknown[]) => unknown)(...args));
       }

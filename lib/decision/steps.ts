@@ -41,13 +41,23 @@ export interface Ask {
   readonly args: readonly unknown[];
 }
 
+const READ_METHODS = [
+  "find",
+  "findForOwner",
+  "suffixCounter",
+  "highestSuffix",
+  "findDecision",
+] as const satisfies readonly (keyof Port)[];
+
 /** The questions that only read: they may be asked ahead, together. */
-export type ReadMethod =
-  | "find"
-  | "findForOwner"
-  | "suffixCounter"
-  | "highestSuffix"
-  | "findDecision";
+export type ReadMethod = typeof READ_METHODS[number];
+
+const READS: ReadonlySet<keyof Port> = new Set(READ_METHODS);
+
+/** Whether `method` only reads: a prefetched answer stays good across it. */
+export function isRead(method: keyof Port): method is ReadMethod {
+  return READS.has(method);
+}
 
 /** A read question, built by {@link question}. */
 export interface ReadAsk extends Ask {
@@ -126,21 +136,13 @@ export async function runAsync<T>(steps: Steps<T>, port: AsyncPort): Promise<T> 
     const key = keyOf(step);
     const answer = ahead.get(key);
     if (answer !== undefined) ahead.delete(key);
-    else if (!READS.has(step.method)) ahead.clear(); // a write: what was read ahead may be stale
+    else if (!isRead(step.method)) ahead.clear(); // a write: what was read ahead may be stale
     next = steps.next(await (answer ?? call(step)));
   }
   // No read of these steps may still run when the caller goes on (to release a savepoint).
   await Promise.allSettled(started);
   return next.value;
 }
-
-const READS: ReadonlySet<keyof Port> = new Set<ReadMethod>([
-  "find",
-  "findForOwner",
-  "suffixCounter",
-  "highestSuffix",
-  "findDecision",
-]);
 
 function keyOf(a: Ask): string {
   return `${a.method} ${JSON.stringify(a.args)}`;

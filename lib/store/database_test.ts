@@ -70,8 +70,8 @@ Deno.test("openDatabase() sets WAL, synchronous=FULL, the busy timeout and, when
     } finally {
       defaults.close();
     }
-    // The decision worker's setting: it fdatasyncs the WAL itself after each COMMIT.
-    // and keeps the journals of its savepoints in memory.
+    // The decision worker's settings: it fdatasyncs the WAL itself after each COMMIT, and keeps
+    // the journals of its savepoints in memory.
     const normal = openDatabase(dbPath, { synchronous: "NORMAL", journalsInMemory: true });
     try {
       assert.equal(pragma(normal, "synchronous"), 1);
@@ -79,6 +79,42 @@ Deno.test("openDatabase() sets WAL, synchronous=FULL, the busy timeout and, when
     } finally {
       normal.close();
     }
+  });
+});
+
+/** SQLite's temporary files this process holds open (it unlinks them at once: "(deleted)"). */
+function openTempFiles(): string[] {
+  const out = new Deno.Command("ls", { args: ["-l", `/proc/${Deno.pid}/fd`] }).outputSync();
+  return new TextDecoder().decode(out.stdout).split("\n").filter((line) =>
+    line.includes("etilqs_")
+  );
+}
+
+Deno.test("openDatabase() with journalsInMemory keeps a large savepoint's journal out of temporary files", async () => {
+  await withTempDir("database-", (dir) => {
+    const held: Record<string, number> = {};
+    for (const journalsInMemory of [false, true]) {
+      const db = openDatabase(`${dir}/journals-${journalsInMemory}.db`, { journalsInMemory });
+      try {
+        db.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT)");
+        const insert = db.prepare("INSERT INTO t VALUES (?, ?)");
+        db.exec("BEGIN IMMEDIATE");
+        for (let i = 0; i < 3000; i++) insert.run(`k${i}`, "x".repeat(500));
+        db.exec("COMMIT");
+        // One savepoint that changes far more than 64 KiB of existing pages, as a page split does.
+        db.exec("BEGIN IMMEDIATE");
+        db.exec("SAVEPOINT s");
+        db.exec("UPDATE t SET v = 'y' || v");
+        db.exec("RELEASE s");
+        held[String(journalsInMemory)] = openTempFiles().length;
+        db.exec("COMMIT");
+      } finally {
+        db.close();
+      }
+    }
+    // Without the option SQLite spills the journal to a file (so this test sees files at all).
+    assert.ok(held.false! > 0, "the default kept the journal in memory: the check sees nothing");
+    assert.equal(held.true, 0);
   });
 });
 
