@@ -1,7 +1,9 @@
 /**
  * deploy/okta-import-hook.service, checked as systemd would and run as written: its paths moved
- * to this checkout and a temporary directory, its ExecStart run as a non-root user created for
- * the test (and removed after), with the unit's environment and umask.
+ * to a temporary directory, its ExecStart run as a non-root user created for the test (and
+ * removed after), with the unit's environment and umask. That user gets its own copy of the
+ * code and of Deno, as an install under /opt would: the checkout and Deno (which `npx` keeps in
+ * root's home) may sit where only root can read.
  */
 
 import assert from "node:assert/strict";
@@ -11,12 +13,14 @@ import { logLines, makeTempDir, runChecked, TEST_SECRET, withDeadline } from "./
 const PROJECT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const UNIT = new URL("../deploy/okta-import-hook.service", import.meta.url);
 
-/** The unit with its install paths moved: the code to this checkout, Deno to this one. */
-async function localUnit(): Promise<string> {
-  const deno = await Deno.realPath(Deno.execPath());
+/** What an install copies to /opt/okta-import-hook: the code, without tests or data. */
+const INSTALLED = ["main.ts", "lib", "deno.json", "deno.lock"];
+
+/** The unit with its install paths moved: the code to `install`, Deno to `deno`. */
+async function localUnit(install: string, deno: string): Promise<string> {
   return (await Deno.readTextFile(UNIT))
     .replaceAll("/opt/okta-import-hook/tools/deno", deno)
-    .replaceAll("/opt/okta-import-hook", PROJECT);
+    .replaceAll("/opt/okta-import-hook", install);
 }
 
 /** `Key=value` lines of the unit's [Service] section, in order. */
@@ -30,7 +34,8 @@ function service(unit: string, key: string): string[] {
 Deno.test("systemd-analyze verify accepts the unit", async () => {
   const dir = await makeTempDir("unit-");
   try {
-    await Deno.writeTextFile(`${dir}/okta-import-hook.service`, await localUnit());
+    const unit = await localUnit(PROJECT, await Deno.realPath(Deno.execPath()));
+    await Deno.writeTextFile(`${dir}/okta-import-hook.service`, unit);
     const output = await new Deno.Command("systemd-analyze", {
       args: ["verify", `${dir}/okta-import-hook.service`],
       stdout: "piped",
@@ -45,12 +50,13 @@ Deno.test("systemd-analyze verify accepts the unit", async () => {
 });
 
 Deno.test("the unit's ExecStart, run as written by a non-root user, serves /healthz 200", async () => {
-  const unit = await localUnit();
+  const user = `okta-hook-test-${Math.floor(Math.random() * 1e6)}`;
+  const root = await runChecked("mktemp", ["-d", "/tmp/okta-hook-unit-XXXXXX"]);
+  const install = `${root}/opt`;
+  const unit = await localUnit(install, `${install}/tools/deno`);
   assert.deepEqual(service(unit, "User"), ["okta-hook"]);
   assert.ok(service(unit, "NoNewPrivileges").includes("yes"));
   assert.deepEqual(service(unit, "ExecReload"), ["/bin/kill -HUP $MAINPID"]);
-  const user = `okta-hook-test-${Math.floor(Math.random() * 1e6)}`;
-  const root = await runChecked("mktemp", ["-d", "/tmp/okta-hook-unit-XXXXXX"]);
   await runChecked("useradd", [
     "--system",
     "--no-create-home",
@@ -63,7 +69,18 @@ Deno.test("the unit's ExecStart, run as written by a non-root user, serves /heal
     const gid = await runChecked("id", ["-g", user]);
     // What the unit's StateDirectory=, CacheDirectory= and /etc give the service, in one place.
     const pair = await createSelfSignedCertificate();
-    await runChecked("mkdir", ["-p", `${root}/state`, `${root}/etc`, `${root}/cache/deno`]);
+    await runChecked("mkdir", [
+      "-p",
+      `${root}/state`,
+      `${root}/etc`,
+      `${root}/cache/deno`,
+      `${install}/tools`,
+      `${install}/data`,
+    ]);
+    // The install: the code and a pinned Deno, readable by the service's user wherever this
+    // checkout and the Deno running the tests are.
+    await runChecked("cp", ["-r", ...INSTALLED.map((name) => `${PROJECT}/${name}`), install]);
+    await runChecked("cp", [await Deno.realPath(Deno.execPath()), `${install}/tools/deno`]);
     await runChecked("sh", ["-c", `cat > ${root}/etc/cert.pem`], pair.cert);
     await runChecked("sh", ["-c", `cat > ${root}/etc/key.pem`], pair.key);
     // Deno's package cache, as the first start would have filled CacheDirectory.
@@ -88,7 +105,7 @@ Deno.test("the unit's ExecStart, run as written by a non-root user, serves /heal
     const [execStart] = service(unit, "ExecStart");
     const [umask] = service(unit, "UMask");
     const [workingDirectory] = service(unit, "WorkingDirectory");
-    assert.equal(workingDirectory, PROJECT);
+    assert.equal(workingDirectory, install);
     const child = new Deno.Command("setpriv", {
       args: [
         `--reuid=${uid}`,
@@ -123,7 +140,9 @@ Deno.test("the unit's ExecStart, run as written by a non-root user, serves /heal
         new RegExp(`^${uid} 600$`),
       );
     } finally {
-      child.kill("SIGTERM"); // what systemd sends to the main process on stop
+      try {
+        child.kill("SIGTERM"); // what systemd sends to the main process on stop
+      } catch { /* it already ended: its status and stderr below say why */ }
       const status = await withDeadline(child.status, 30_000, "the service to stop");
       await reading.catch(() => {});
       assert.equal(status.code, 0, await stderr);
