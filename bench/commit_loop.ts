@@ -12,14 +12,14 @@
  */
 
 import { parseArgs } from "node:util";
-import { AuditLog } from "../lib/decision/audit.ts";
+import { AuditLog } from "../lib/store/sqlite_audit.ts";
 import { STRATEGY_NAMES } from "../lib/config.ts";
 import { openDatabase } from "../lib/store/database.ts";
 import { decideEvent } from "../lib/decision/decide_event.ts";
 import { commitGroup } from "../lib/store/group_commit.ts";
 import { type HookEvent, readHookEvent } from "../lib/decision/hook_event.ts";
 import { parseHookRequest } from "../lib/decision/hook_schema.ts";
-import { LoginIndex } from "../lib/decision/login_index.ts";
+import { LoginIndex, sqlitePort } from "../lib/store/sqlite_login_index.ts";
 import { fixed, makeBenchDir } from "./_bench_utils.ts";
 import { loadBodies } from "./_okta_load.ts";
 
@@ -60,7 +60,7 @@ const dir = await makeBenchDir("loop-");
 const db = openDatabase(`${dir}/hook.db`);
 db.exec(`PRAGMA synchronous = ${synchronous}`);
 db.exec(`PRAGMA wal_autocheckpoint = ${autocheckpoint}`);
-const deps = { index: new LoginIndex(db), audit: new AuditLog(db), strategies: STRATEGY_NAMES };
+const port = sqlitePort(new LoginIndex(db), new AuditLog(db));
 db.prepare("SELECT count(*) FROM logins").get();
 const wal = values["wal-sync"] ? Deno.openSync(`${dir}/hook.db-wal`, { read: true }) : null;
 const timing = { receivedAt: "2026-03-02T08:15:41.000Z", elapsedMs: 0 };
@@ -69,7 +69,7 @@ const groupMs: number[] = [];
 const started = performance.now();
 for (let i = 0; i < count; i += group) {
   const works = events.slice(i, i + group).map((event) => () =>
-    decideEvent(event, deps, timing, () => 0)
+    decideEvent(event, port, STRATEGY_NAMES, timing, () => 0)
   );
   const before = performance.now();
   commitGroup(db, works);

@@ -13,7 +13,7 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { AuditLog } from "../lib/decision/audit.ts";
+import { AuditLog } from "../lib/store/sqlite_audit.ts";
 import { createSecretCheck } from "../lib/hook/auth.ts";
 import { openDatabase } from "../lib/store/database.ts";
 import { type Decided, decideEvent } from "../lib/decision/decide_event.ts";
@@ -21,8 +21,8 @@ import { commitGroup } from "../lib/store/group_commit.ts";
 import { type HookEvent, readHookEvent } from "../lib/decision/hook_event.ts";
 import { parseHookRequest } from "../lib/decision/hook_schema.ts";
 import { createLogger } from "../lib/log.ts";
-import { LoginIndex } from "../lib/decision/login_index.ts";
-import { toResponse } from "../lib/decision/okta_response.ts";
+import { LoginIndex, sqlitePort } from "../lib/store/sqlite_login_index.ts";
+import { toResponse } from "../lib/hook/http_reply.ts";
 import { readBody } from "../lib/hook/read_body.ts";
 import { STRATEGY_NAMES } from "../lib/config.ts";
 import {
@@ -55,7 +55,7 @@ const { values: options } = parseArgs({
 
 async function timeSteps(requests: number): Promise<string> {
   const db = openDatabase(join(dir, "steps.db"));
-  const deps = { index: new LoginIndex(db), audit: new AuditLog(db), strategies: STRATEGY_NAMES };
+  const port = sqlitePort(new LoginIndex(db), new AuditLog(db));
   const checkAuth = createSecretCheck([SECRET], "Authorization");
   const log = createLogger({ write() {}, flush() {} });
   const attributes = { ownerAttribute: "externalId", middleNameAttribute: "middleName" };
@@ -98,7 +98,7 @@ async function timeSteps(requests: number): Promise<string> {
           db,
           events.map((event) => () => {
             const t = performance.now();
-            const result = decideEvent(event, deps, {
+            const result = decideEvent(event, port, STRATEGY_NAMES, {
               receivedAt: new Date().toISOString(),
               elapsedMs: 0,
             });

@@ -16,14 +16,15 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { DatabaseSync } from "node:sqlite";
-import { AuditLog } from "../lib/decision/audit.ts";
+import { AuditLog } from "../lib/store/sqlite_audit.ts";
 import { STRATEGY_NAMES } from "../lib/config.ts";
 import { openDatabase } from "../lib/store/database.ts";
 import { decideEvent } from "../lib/decision/decide_event.ts";
 import { commitGroup } from "../lib/store/group_commit.ts";
 import { type HookEvent, readHookEvent } from "../lib/decision/hook_event.ts";
 import { parseHookRequest } from "../lib/decision/hook_schema.ts";
-import { LoginIndex } from "../lib/decision/login_index.ts";
+import { LoginIndex, sqlitePort } from "../lib/store/sqlite_login_index.ts";
+import type { Port } from "../lib/decision/steps.ts";
 import { fixed, makeBenchDir, median, readProc, table } from "./_bench_utils.ts";
 import { hookBody, seededRandom } from "./_okta_load.ts";
 import { makeLogins, runTask, SYLLABLES, writeCsv } from "./_logins.ts";
@@ -64,13 +65,15 @@ interface Stores {
   readonly db: DatabaseSync;
   readonly index: LoginIndex;
   readonly audit: AuditLog;
-  readonly strategies: typeof STRATEGY_NAMES;
+  readonly port: Port;
 }
 
 function stores(path: string): Stores {
   // As the decision worker opens it.
   const db = openDatabase(path, { journalsInMemory: true });
-  return { db, index: new LoginIndex(db), audit: new AuditLog(db), strategies: STRATEGY_NAMES };
+  const index = new LoginIndex(db);
+  const audit = new AuditLog(db);
+  return { db, index, audit, port: sqlitePort(index, audit) };
 }
 
 /** Mean µs per `decideEvent` over `events`, in groups rolled back so the index does not grow. */
@@ -81,7 +84,10 @@ function timeDecisions(s: Stores, events: readonly HookEvent[]): number {
     try {
       for (const e of events.slice(i, i + GROUP)) {
         const t = performance.now();
-        decideEvent(e, s, { receivedAt: "2026-03-02T08:15:41.000Z", elapsedMs: 0 }, () => t);
+        decideEvent(e, s.port, STRATEGY_NAMES, {
+          receivedAt: "2026-03-02T08:15:41.000Z",
+          elapsedMs: 0,
+        }, () => t);
         total += performance.now() - t;
       }
     } finally {
@@ -109,7 +115,7 @@ function timeBatch(s: Stores, events: readonly HookEvent[]): number[] {
   const times: number[] = new Array(events.length);
   const work = (e: HookEvent, i: number) => () => {
     const t = performance.now();
-    const decided = decideEvent(e, s, {
+    const decided = decideEvent(e, s.port, STRATEGY_NAMES, {
       receivedAt: "2026-03-02T08:15:41.000Z",
       elapsedMs: 0,
     }, () => t);

@@ -4,8 +4,10 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
-import { AuditLog, type DecisionRecord, type RejectionRecord } from "../lib/decision/audit.ts";
-import { LoginIndex, type Reservation } from "../lib/decision/login_index.ts";
+import { AuditLog } from "../lib/store/sqlite_audit.ts";
+import type { DecisionRecord, RejectionRecord } from "../lib/decision/records.ts";
+import { LoginIndex } from "../lib/store/sqlite_login_index.ts";
+import type { Reservation } from "../lib/decision/records.ts";
 
 type Row = Pick<
   DecisionRecord,

@@ -9,7 +9,8 @@ import { type Config, parseConfig, type RawEnv } from "../lib/config.ts";
 import { openDatabase } from "../lib/store/database.ts";
 import { silentLogger } from "../lib/log.ts";
 import type { HookEvent } from "../lib/decision/hook_event.ts";
-import { LoginIndex, type Reservation } from "../lib/decision/login_index.ts";
+import { LoginIndex } from "../lib/store/sqlite_login_index.ts";
+import type { Reservation } from "../lib/decision/records.ts";
 import { type RunningService, startService } from "../lib/hook/service.ts";
 import type { KeySourceOptions } from "../lib/hook/oauth.ts";
 

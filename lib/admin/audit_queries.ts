@@ -4,7 +4,7 @@
  * a reservation outlives its audit row.
  */
 
-import type { DecisionRecord } from "../decision/audit.ts";
+import type { DecisionRecord } from "../decision/records.ts";
 import type { Queryable } from "../store/queryable.ts";
 
 /** The outcomes a decision can have. */

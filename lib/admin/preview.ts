@@ -12,7 +12,7 @@ import type { StrategyName } from "../config.ts";
 import { crlfToLf } from "./csv.ts";
 import { readHookEvent } from "../decision/hook_event.ts";
 import { hookRequestSchema, IMPORT_EVENT_TYPE, jsonPath } from "../decision/hook_schema.ts";
-import { LoginIndex } from "../decision/login_index.ts";
+import { LoginIndex, sqlitePort } from "../store/sqlite_login_index.ts";
 import { type Resolution, resolveLogin } from "../decision/resolve_login.ts";
 import { inTransaction } from "../store/database.ts";
 
@@ -222,7 +222,7 @@ function previewRow(
     const detail = read.problems.map((p) => `${p.location}: ${p.summary}`).join("; ");
     return badRow(line, id, login, `Not a valid import hook request: ${detail}`);
   }
-  const resolution = resolveLogin(read.event, index, {
+  const resolution = resolveLogin(read.event, sqlitePort(index), {
     strategies: options.strategies,
     at: options.at,
   });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { AuditLog } from "../decision/audit.ts";
+import { AuditLog } from "../store/sqlite_audit.ts";
 import { openDatabase } from "../store/database.ts";
-import { LoginIndex } from "../decision/login_index.ts";
+import { LoginIndex } from "../store/sqlite_login_index.ts";
 import { runTask } from "../../tests/_run_task.ts";
 import { makeTempDir, reservation } from "../../tests/_test_utils.ts";
 import { withPostgresDatabase } from "../../tests/_postgres.ts";

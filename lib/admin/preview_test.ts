@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { DatabaseSync } from "node:sqlite";
 import { Readable } from "node:stream";
-import { LoginIndex } from "../decision/login_index.ts";
+import { LoginIndex } from "../store/sqlite_login_index.ts";
 import { previewImport, type PreviewOptions, type PreviewReport } from "./preview.ts";
 import { withDatabase } from "../../tests/_test_utils.ts";
 

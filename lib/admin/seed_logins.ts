@@ -9,7 +9,7 @@ import type { DatabaseSync } from "node:sqlite";
 import type { Readable } from "node:stream";
 import { crlfToLf } from "./csv.ts";
 import { loginKey } from "../decision/fold_name.ts";
-import { LoginIndex } from "../decision/login_index.ts";
+import { LoginIndex } from "../store/sqlite_login_index.ts";
 import { inTransaction } from "../store/database.ts";
 import type postgres from "postgres";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
-import { LoginIndex } from "../decision/login_index.ts";
+import { LoginIndex } from "../store/sqlite_login_index.ts";
 import { SeedFormatError, seedLogins } from "./seed_logins.ts";
 import { withDatabase } from "../../tests/_test_utils.ts";
 

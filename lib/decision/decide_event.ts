@@ -3,29 +3,21 @@
  * and record the decision. Runs inside the caller's write transaction.
  */
 
-import type { AuditLog, DecisionRecord } from "./audit.ts";
 import type { StrategyName } from "../config.ts";
 import type { HookEvent } from "./hook_event.ts";
-import type { LoginIndex } from "./login_index.ts";
-import { type Reply, resolutionReply } from "./okta_response.ts";
+import { resolutionReply } from "./okta_response.ts";
+import type { Outcome, Reply } from "./records.ts";
 import { firstReads, resolveSteps } from "./resolve_login.ts";
-import { ask, type Port, prefetch, question, runSync, sqlitePort, type Steps } from "./steps.ts";
+import { ask, type Port, prefetch, question, runSync, type Steps } from "./steps.ts";
 
 /** What the handler needs to answer and log. */
 export interface Decided {
   readonly reply: Reply;
-  readonly outcome: DecisionRecord["outcome"];
+  readonly outcome: Outcome;
   /** The strategy that chose a changed login, or `null`. */
   readonly strategy: string | null;
   /** True when the eventId had been decided before and its reply is sent again. */
   readonly replayed: boolean;
-}
-
-/** The stores and settings a decision uses. */
-export interface DecideDeps {
-  readonly index: LoginIndex;
-  readonly audit: AuditLog;
-  readonly strategies: readonly StrategyName[];
 }
 
 /**
@@ -39,22 +31,18 @@ export interface Timing {
 }
 
 /**
- * Decides `event` once: the same eventId again (Okta retries once) gets the identical reply and
- * reserves nothing new. On SQLite, inside the caller's write transaction.
+ * Decides `event` once against a synchronous engine: the same eventId again (Okta retries once)
+ * gets the identical reply and reserves nothing new. `port` answers inside one write transaction.
  */
 export function decideEvent(
   event: HookEvent,
-  deps: DecideDeps,
+  port: Port,
+  strategies: readonly StrategyName[],
   timing: Timing,
   nowMs: () => number = () => performance.now(),
 ): Decided {
-  let port = PORTS.get(deps);
-  if (port === undefined) PORTS.set(deps, port = sqlitePort(deps.index, deps.audit));
-  return runSync(decideSteps(event, deps.strategies, timing, nowMs), port);
+  return runSync(decideSteps(event, strategies, timing, nowMs), port);
 }
-
-/** The SQLite answers of each set of deps, made once: the worker decides with one set. */
-const PORTS = new WeakMap<DecideDeps, Port>();
 
 /** {@link decideEvent} as steps, for any engine. */
 export function* decideSteps(

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { AuditLog } from "./audit.ts";
+import { AuditLog } from "../store/sqlite_audit.ts";
 import { decideEvent, decideSteps } from "./decide_event.ts";
-import { isRead, sqlitePort } from "./steps.ts";
+import { isRead } from "./steps.ts";
 import type { HookEvent } from "./hook_event.ts";
-import { LoginIndex } from "./login_index.ts";
+import { LoginIndex, sqlitePort } from "../store/sqlite_login_index.ts";
 import { hookEvent, reservation, withDatabase } from "../../tests/_test_utils.ts";
 
 const TIMING = { receivedAt: "2026-03-02T08:00:00.000Z", elapsedMs: 2 };
@@ -11,10 +11,11 @@ const STRATEGIES = ["middle_name", "middle_initial", "numeric_suffix"] as const;
 
 Deno.test("decideEvent() resolves, records the decision with its whole duration, and answers", async () => {
   await withDatabase("decide-", (db) => {
-    const deps = { index: new LoginIndex(db), audit: new AuditLog(db), strategies: STRATEGIES };
-    deps.index.reserve(reservation("john.smith@example.com"));
+    const index = new LoginIndex(db);
+    const port = sqlitePort(index, new AuditLog(db));
+    index.reserve(reservation("john.smith@example.com"));
     let clock = 100;
-    const decided = decideEvent(hookEvent(), deps, TIMING, () => (clock += 0.5));
+    const decided = decideEvent(hookEvent(), port, STRATEGIES, TIMING, () => (clock += 0.5));
     assert.equal(decided.outcome, "resolved");
     assert.equal(decided.replayed, false);
     assert.equal(
@@ -36,12 +37,13 @@ Deno.test("decideEvent() resolves, records the decision with its whole duration,
 
 Deno.test("decideEvent() answers a replayed eventId with the stored reply and reserves nothing", async () => {
   await withDatabase("decide-", (db) => {
-    const deps = { index: new LoginIndex(db), audit: new AuditLog(db), strategies: STRATEGIES };
-    const first = decideEvent(hookEvent(), deps, TIMING);
+    const index = new LoginIndex(db);
+    const port = sqlitePort(index, new AuditLog(db));
+    const first = decideEvent(hookEvent(), port, STRATEGIES, TIMING);
     const count = () => (db.prepare("SELECT count(*) AS n FROM logins").get() as { n: number }).n;
     const before = count();
     // Even a changed body under the same eventId gets the first answer: Okta's retry is the same call.
-    const again = decideEvent(hookEvent({ login: "other@example.com" }), deps, TIMING);
+    const again = decideEvent(hookEvent({ login: "other@example.com" }), port, STRATEGIES, TIMING);
     assert.deepEqual(again, { ...first, replayed: true });
     assert.equal(count(), before);
   });
@@ -49,10 +51,12 @@ Deno.test("decideEvent() answers a replayed eventId with the stored reply and re
 
 Deno.test("decideEvent() records a skipped LINK_USER with its login as final", async () => {
   await withDatabase("decide-", (db) => {
-    const deps = { index: new LoginIndex(db), audit: new AuditLog(db), strategies: STRATEGIES };
+    const index = new LoginIndex(db);
+    const port = sqlitePort(index, new AuditLog(db));
     const decided = decideEvent(
       hookEvent({ action: "LINK_USER", oktaUserId: "00u1" }),
-      deps,
+      port,
+      STRATEGIES,
       TIMING,
     );
     assert.deepEqual(decided.reply, { status: 204, body: null });

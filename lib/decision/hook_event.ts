@@ -4,9 +4,8 @@
 
 import type { BodyProblem, HookRequest } from "./hook_schema.ts";
 import { MAX_LOGIN_LENGTH } from "./candidates.ts";
-import { importOwner, type OwnerSource } from "./owner.ts";
-
-export type { OwnerSource } from "./owner.ts";
+import { importOwner } from "./owner.ts";
+import type { OwnerSource } from "./records.ts";
 
 /** What one hook call asks about, with Okta's nulls and absences folded together. */
 export interface HookEvent {

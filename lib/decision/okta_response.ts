@@ -4,6 +4,7 @@
  */
 
 import { quote } from "./quote.ts";
+import type { Reply } from "./records.ts";
 import type { Resolution } from "./resolve_login.ts";
 
 /** Okta's `errorCauses` entry. */
@@ -13,13 +14,6 @@ export interface ErrorCause {
   readonly locationType: "body" | "header" | "url" | "query";
   readonly location: string;
   readonly domain: string;
-}
-
-/** A reply before it becomes a `Response`: what the audit stores and a replay sends again. */
-export interface Reply {
-  readonly status: number;
-  /** JSON text, or `null` for an empty body. */
-  readonly body: string | null;
 }
 
 /** Okta's `errorCauses[].domain` for problems this service finds. */
@@ -71,15 +65,6 @@ export function errorReply(status: number, summary: string, causes: ErrorCause[]
 /** One `errorCauses` entry located in the request body. */
 export function cause(summary: string, reason: string, location: string): ErrorCause {
   return { errorSummary: summary, reason, locationType: "body", location, domain: ERROR_DOMAIN };
-}
-
-/** Turns a reply into an HTTP response. */
-export function toResponse(reply: Reply, headers: Record<string, string> = {}): Response {
-  if (reply.body === null) return new Response(null, { status: reply.status, headers });
-  return new Response(reply.body, {
-    status: reply.status,
-    headers: { "content-type": "application/json", ...headers },
-  });
 }
 
 function lowerFirst(text: string): string {

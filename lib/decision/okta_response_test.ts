@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cause, errorReply, PROFILE_UPDATE, resolutionReply, toResponse } from "./okta_response.ts";
+import { cause, errorReply, PROFILE_UPDATE, resolutionReply } from "./okta_response.ts";
 
 Deno.test("resolutionReply() answers an unchanged or skipped user with 204 and no body", () => {
   assert.deepEqual(resolutionReply({ outcome: "unchanged", login: "a@x.com", reused: false }), {
@@ -57,15 +57,4 @@ Deno.test("errorReply() leaves out errorCauses when there are none", () => {
   assert.deepEqual(JSON.parse(errorReply(404, "No route").body!), {
     error: { errorSummary: "No route" },
   });
-});
-
-Deno.test("toResponse() sends JSON with its content type and an empty body without one", async () => {
-  const json = toResponse(errorReply(400, "Bad"), { "retry-after": "1" });
-  assert.equal(json.headers.get("content-type"), "application/json");
-  assert.equal(json.headers.get("retry-after"), "1");
-  assert.deepEqual(await json.json(), { error: { errorSummary: "Bad" } });
-  const empty = toResponse({ status: 204, body: null });
-  assert.equal(empty.status, 204);
-  assert.equal(empty.headers.get("content-type"), null);
-  assert.equal(await empty.text(), "");
 });

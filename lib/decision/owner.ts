@@ -3,8 +3,7 @@
  * and the audit agree on them. A key is a JSON array, so no value can forge another's prefix.
  */
 
-/** Where the owner's identity came from; see {@link importOwner}. */
-export type OwnerSource = "attribute" | "app_user_id" | "event";
+import type { OwnerSource } from "./records.ts";
 
 /**
  * The owner of an imported user: the source app's id plus the app user's unique id, read from

@@ -1,6 +1,7 @@
 /**
- * The resolution rule: which login an imported user gets. It reads and writes the login index and
- * must run inside a write transaction, so its check-then-reserve is atomic.
+ * The resolution rule: which login an imported user gets. It reads and writes the login index
+ * through its port, which must answer inside one write transaction, so its check-then-reserve is
+ * atomic.
  */
 
 import {
@@ -13,16 +14,11 @@ import {
 import { STRATEGY_NAMES, type StrategyName } from "../config.ts";
 import { loginKey } from "./fold_name.ts";
 import type { HookEvent } from "./hook_event.ts";
-import {
-  freeSuffixedSteps,
-  type LoginIndex,
-  type LoginSource,
-  type LoginStrategy,
-  type Reservation,
-} from "./login_index.ts";
+import type { LoginSource, LoginStrategy, Reservation } from "./records.ts";
 import { oktaUserOwner } from "./owner.ts";
 import { quote } from "./quote.ts";
-import { ask, question, type ReadAsk, runSync, sqlitePort, type Steps } from "./steps.ts";
+import { ask, type Port, question, type ReadAsk, runSync, type Steps } from "./steps.ts";
+import { freeSuffixedSteps } from "./suffix.ts";
 
 /** The Okta account holding the login an event conflicted with, when a sync saw it. */
 export interface Holder {
@@ -67,12 +63,8 @@ export type Resolution =
  * - a login that Okta reports taken, or that the index holds for someone else, is replaced by the
  *   first free candidate of `strategies`; if none is free the event is unresolved.
  */
-export function resolveLogin(
-  event: HookEvent,
-  index: LoginIndex,
-  options: ResolveOptions,
-): Resolution {
-  return runSync(resolveSteps(event, options), sqlitePort(index));
+export function resolveLogin(event: HookEvent, port: Port, options: ResolveOptions): Resolution {
+  return runSync(resolveSteps(event, options), port);
 }
 
 /** The strategies to try, and the time every reservation records. */

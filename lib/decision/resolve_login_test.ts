@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import type { DatabaseSync } from "node:sqlite";
 import type { StrategyName } from "../config.ts";
 import type { HookEvent } from "./hook_event.ts";
-import { LoginIndex, type Reservation } from "./login_index.ts";
+import { LoginIndex, sqlitePort } from "../store/sqlite_login_index.ts";
+import type { Reservation } from "./records.ts";
 import { resolveLogin } from "./resolve_login.ts";
 import { hookEvent, reservation, withIndex } from "../../tests/_test_utils.ts";
 
@@ -16,7 +17,7 @@ function event(fields: Partial<HookEvent> = {}): HookEvent {
 }
 
 function resolve(index: LoginIndex, e: HookEvent, strategies: StrategyName[] = ALL) {
-  return resolveLogin(e, index, { strategies, at: AT });
+  return resolveLogin(e, sqlitePort(index), { strategies, at: AT });
 }
 
 function take(index: LoginIndex, login: string, fields: Partial<Reservation> = {}): void {

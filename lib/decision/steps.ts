@@ -5,8 +5,13 @@
  * network (`runAsync`). The rule itself touches no database and no clock.
  */
 
-import type { LoginEntry, LoginIndex, LoginSource, Reservation } from "./login_index.ts";
-import type { AuditLog, DecisionRecord, StoredDecision } from "./audit.ts";
+import type {
+  DecisionRecord,
+  LoginEntry,
+  LoginSource,
+  Reservation,
+  StoredDecision,
+} from "./records.ts";
 
 /** What the rule may ask; every engine implements these, synchronously. */
 export interface Port {
@@ -146,22 +151,4 @@ export async function runAsync<T>(steps: Steps<T>, port: AsyncPort): Promise<T> 
 
 function keyOf(a: Ask): string {
   return `${a.method} ${JSON.stringify(a.args)}`;
-}
-
-/** The SQLite engine: its login index and audit answer on the caller's connection. */
-export function sqlitePort(index: LoginIndex, audit?: AuditLog): Port {
-  const noAudit = (): never => {
-    throw new Error("These steps were given no audit");
-  };
-  return {
-    find: (login) => index.find(login),
-    findForOwner: (owner, requested) => index.findForOwner(owner, requested),
-    reserveIfFree: (r) => index.reserveIfFree(r),
-    disown: (login, source) => index.disown(login, source),
-    suffixCounter: (baseKey) => index.suffixCounter(baseKey),
-    setSuffixCounter: (baseKey, next) => index.setSuffixCounter(baseKey, next),
-    highestSuffix: (localKey, domainKey) => index.highestSuffix(localKey, domainKey),
-    findDecision: audit === undefined ? noAudit : (eventId) => audit.findDecision(eventId),
-    recordDecision: audit === undefined ? noAudit : (d) => audit.recordDecision(d),
-  };
 }

@@ -9,7 +9,7 @@ import {
   runSync,
   type Steps,
 } from "./steps.ts";
-import type { Reservation } from "./login_index.ts";
+import type { Reservation } from "./records.ts";
 
 /** Steps that ask twice, the second question depending on the first answer. */
 function* steps(): Steps<string> {

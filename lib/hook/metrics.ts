@@ -4,7 +4,7 @@
  */
 
 import client from "prom-client";
-import { requestPath } from "./routes.ts";
+import { requestPath } from "./request_path.ts";
 
 /** What the request path reports. */
 export interface Metrics {

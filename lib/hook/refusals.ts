@@ -6,7 +6,7 @@
  * at once (for the warn line); the counts go to the audit when the minute ends.
  */
 
-import type { RejectionRecord } from "../decision/audit.ts";
+import type { RejectionRecord } from "../decision/records.ts";
 
 /** Distinct rows a minute may add at most; further addresses are counted under "(others)". */
 export const MAX_KEYS_PER_MINUTE = 20;

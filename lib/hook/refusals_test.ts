@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { RejectionRecord } from "../decision/audit.ts";
+import type { RejectionRecord } from "../decision/records.ts";
 import { MAX_KEYS_PER_MINUTE, OTHERS, RefusalCounter } from "./refusals.ts";
 
 function refusal(at: string, remoteAddr = "203.0.113.1", status = 401): RejectionRecord {

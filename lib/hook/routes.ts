@@ -4,21 +4,19 @@
  * into a logged, generic 500; no request can stop the service.
  */
 
-import type { RejectionRecord } from "../decision/audit.ts";
+import type { RejectionRecord } from "../decision/records.ts";
 import type { AuthCheck } from "./auth.ts";
-import { CommitError, type DecisionStore } from "../store/decision_store.ts";
+import { CommitError } from "../store/commit_error.ts";
+import type { DecisionStore } from "../store/decision_store.ts";
 import { type AddressBlock, clientAddress } from "../addresses.ts";
 import type { Metrics } from "./metrics.ts";
+import { requestPath } from "./request_path.ts";
 import { readHookEvent, textProblem } from "../decision/hook_event.ts";
 import { type BodyProblem, parseHookRequest } from "../decision/hook_schema.ts";
 import type { LogFields, Logger } from "../log.ts";
-import {
-  cause,
-  ERROR_DOMAIN,
-  errorReply,
-  type Reply,
-  toResponse,
-} from "../decision/okta_response.ts";
+import { cause, ERROR_DOMAIN, errorReply } from "../decision/okta_response.ts";
+import type { Reply } from "../decision/records.ts";
+import { toResponse } from "./http_reply.ts";
 import { discardBody, MAX_BODY_BYTES, readBody } from "./read_body.ts";
 
 /** Path Okta calls. */
@@ -248,28 +246,6 @@ async function reject(
     deps.log.error("Could not record a rejection", error, { status: reply.status });
   }
   return toResponse(reply, options.headers);
-}
-
-/**
- * The request's path, from the request target alone. Deno builds `request.url` from the Host
- * header, which the client chooses: `new URL()` throws on a malformed one (`[`, `a b`), and a
- * Host holding `/` would move the path. The URL is `scheme://` + authority + target, so the
- * target starts after the authority the Host header gave; the query and fragment are dropped.
- */
-export function requestPath(request: Request): string {
-  const url = request.url;
-  const scheme = url.indexOf("://");
-  let start = scheme === -1 ? 0 : scheme + 3;
-  const host = request.headers.get("host");
-  if (host !== null && host !== "" && url.startsWith(host, start)) start += host.length;
-  else {
-    const slash = url.indexOf("/", start);
-    start = slash === -1 ? url.length : slash;
-  }
-  const target = url.slice(start);
-  const end = target.search(/[?#]/);
-  const path = end === -1 ? target : target.slice(0, end);
-  return path.startsWith("/") ? path : `/${path}`;
 }
 
 /**

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import type { RejectionRecord } from "../decision/audit.ts";
+import type { RejectionRecord } from "../decision/records.ts";
 import type { Decided } from "../decision/decide_event.ts";
 import type { HookEvent } from "../decision/hook_event.ts";
 import { silentLogger } from "../log.ts";
-import { CommitError } from "../store/decision_store.ts";
+import { CommitError } from "../store/commit_error.ts";
 import { createSecretCheck } from "./auth.ts";
 import { createHandler, type HandlerDeps } from "./routes.ts";
 import { makeHookRequest, TEST_SECRET } from "../../tests/_test_utils.ts";

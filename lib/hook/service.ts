@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { type AuthCheck, createSecretCheck, eitherCheck } from "./auth.ts";
 import { createTokenCheck, IssuerKeys, type KeySourceOptions } from "./oauth.ts";
 import { type Config, redactedUrl } from "../config.ts";
-import { openPgDecisionStore } from "../store/pg_decision_store.ts";
-import { type DecisionStore, openDecisionStore } from "../store/decision_store.ts";
-import type { RejectionRecord } from "../decision/audit.ts";
+import type { DecisionStore } from "../store/decision_store.ts";
+import { openStore } from "../store/open_store.ts";
+import type { RejectionRecord } from "../decision/records.ts";
 import { RefusalCounter } from "./refusals.ts";
 import { ensureDevCertificate, ensureDevSecret, type TlsPair } from "./dev_credentials.ts";
 import { type Logger, messageOf } from "../log.ts";
@@ -132,28 +132,19 @@ export async function startService(
   if (config.authSecrets === null && config.oauth === null) {
     await warnIfReadable(join(options.dataDir, DEV_FILES.secret), "the hook secret file", log);
   }
-  const store = await openStore(config, () =>
-    config.databaseUrl !== null
-      ? openPgDecisionStore({
-        url: config.databaseUrl,
-        strategies: config.strategies,
-        groupCommitMax: config.groupCommitMax,
-        answerDeadlineMs: ANSWER_DEADLINE_MS,
-      }, {
-        onError: (message, error) => log.error(message, error),
-        onGroup: (size, committed) => metrics.group(size, committed),
-      })
-      : openDecisionStore({
-        dbPath: config.dbPath,
-        busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
-        answerDeadlineMs: ANSWER_DEADLINE_MS,
-        strategies: config.strategies,
-        groupCommitMax: config.groupCommitMax,
-        groupCommitWindowMs: config.groupCommitWindowMs,
-      }, {
-        onError: (message, error) => log.error(message, error),
-        onGroup: (size, committed) => metrics.group(size, committed),
-      }));
+  const store = await openStoreNaming(config, () =>
+    openStore({
+      databaseUrl: config.databaseUrl,
+      dbPath: config.dbPath,
+      strategies: config.strategies,
+      groupCommitMax: config.groupCommitMax,
+      groupCommitWindowMs: config.groupCommitWindowMs,
+      answerDeadlineMs: ANSWER_DEADLINE_MS,
+      busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
+    }, {
+      onError: (message, error) => log.error(message, error),
+      onGroup: (size, committed) => metrics.group(size, committed),
+    }));
   // Fetched before the first request, so it need not wait; a failure is logged and retried.
   await issuerKeys?.prime();
   const refusals = refusalRecorder(store, log);
@@ -347,7 +338,7 @@ async function readSetting(path: string, variable: string): Promise<string> {
 }
 
 /** Opens the store, saying which setting to fix when it cannot be opened. */
-async function openStore(
+async function openStoreNaming(
   config: Config,
   open: () => Promise<DecisionStore>,
 ): Promise<DecisionStore> {

@@ -1,12 +1,12 @@
 /**
- * The database worker behind {@link openDecisionStore}: owns the connection, runs each group it
+ * The database worker behind {@link openSqliteStore} (sqlite_store.ts): owns the connection, runs each group it
  * receives in one transaction ({@link commitGroup}: a savepoint per item, one COMMIT, one fsync),
  * and answers only after that COMMIT returned.
  */
 
 /// <reference lib="deno.worker" />
 
-import { AuditLog } from "../decision/audit.ts";
+import { AuditLog } from "./sqlite_audit.ts";
 import { ensureReserve, openDatabase, truncateWal } from "./database.ts";
 import { type Decided, decideEvent } from "../decision/decide_event.ts";
 import type {
@@ -19,7 +19,7 @@ import type {
 } from "./worker_protocol.ts";
 import { statfsSync } from "node:fs";
 import { commitGroup } from "./group_commit.ts";
-import { LoginIndex } from "../decision/login_index.ts";
+import { LoginIndex, sqlitePort } from "./sqlite_login_index.ts";
 import { describeError, messageOf } from "../log.ts";
 
 interface Open {
@@ -77,11 +77,9 @@ function openStore(settings: StoreSettings): Open {
   db.prepare("SELECT count(*) FROM logins").get();
   const wal = Deno.openSync(walPath, { read: true });
   const walIdentity = identity(walPath);
-  const deps = {
-    index: new LoginIndex(db),
-    audit: new AuditLog(db),
-    strategies: settings.strategies,
-  };
+  const audit = new AuditLog(db);
+  // Made once: every decision of this worker asks its questions of the same connection.
+  const port = sqlitePort(new LoginIndex(db), audit);
   const select1 = db.prepare("SELECT 1 AS ok");
   const file = identity(settings.dbPath);
   /** Set once the file at DB_PATH is no longer the one open: nothing is committed after. */
@@ -90,10 +88,10 @@ function openStore(settings: StoreSettings): Open {
   let failed: string | null = null;
   const work = (item: StoreItem) => (): unknown => {
     if (item.kind === "reject") {
-      deps.audit.recordRejection(item.record);
+      audit.recordRejection(item.record);
       return null;
     }
-    return decideEvent(item.event, deps, item);
+    return decideEvent(item.event, port, settings.strategies, item);
   };
   return {
     close: () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { DECISION_WORKER_URL } from "./decision_store.ts";
+import { DECISION_WORKER_URL } from "./sqlite_store.ts";
 import type { FromWorker, StoreSettings, ToWorker } from "./worker_protocol.ts";
 import { hookEvent, withDeadline, withTempDir } from "../../tests/_test_utils.ts";
 

@@ -7,7 +7,7 @@
  */
 
 import { inTransaction, type TransactionalDb } from "./database.ts";
-import { CommitError } from "./decision_store.ts";
+import { CommitError } from "./commit_error.ts";
 
 /** How one piece of work of a committed group ended. */
 export type Settled = { readonly ok: true; readonly value: unknown } | {

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { openDatabase } from "./database.ts";
 import { commitGroup } from "./group_commit.ts";
-import { CommitError } from "./decision_store.ts";
+import { CommitError } from "./commit_error.ts";
 import type { TransactionalDb } from "./database.ts";
-import { LoginIndex } from "../decision/login_index.ts";
+import { LoginIndex } from "./sqlite_login_index.ts";
 import { makeTempDir, reservation } from "../../tests/_test_utils.ts";
 
 const AT = "2026-03-02T08:00:00.000Z";

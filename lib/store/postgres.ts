@@ -10,15 +10,10 @@
  */
 
 import postgres from "postgres";
-import type { DecisionRecord, RejectionRecord, StoredDecision } from "../decision/audit.ts";
+import type { DecisionRecord, RejectionRecord, StoredDecision } from "../decision/records.ts";
 import { loginKey } from "../decision/fold_name.ts";
-import {
-  FIRST_SUFFIX,
-  type LoginEntry,
-  type LoginSource,
-  type Reservation,
-  suffixOf,
-} from "../decision/login_index.ts";
+import { FIRST_SUFFIX, suffixOf } from "../decision/suffix.ts";
+import type { LoginEntry, LoginSource, Reservation } from "../decision/records.ts";
 import type { AsyncPort } from "../decision/steps.ts";
 
 /** A connection pool, or one transaction's connection. */
@@ -286,10 +281,16 @@ export async function insertRejection(sql: Sql, r: RejectionRecord): Promise<voi
             ${r.eventId}, ${r.count ?? 1}, ${r.lastAt ?? null})`;
 }
 
+/** The SQLSTATE PostgreSQL gave `error`, if it is a database error. */
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
 /** Whether `error` is a unique violation of `constraint`. */
 export function isUniqueViolation(error: unknown, constraint: string): boolean {
-  const e = error as { code?: unknown; constraint_name?: unknown };
-  return e?.code === "23505" && e.constraint_name === constraint;
+  const e = error as { constraint_name?: unknown } | null;
+  return sqlState(error) === "23505" && e?.constraint_name === constraint;
 }
 
 /** `text` as a LIKE pattern matching only itself (backslash is LIKE's default escape). */

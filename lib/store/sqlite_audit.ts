@@ -1,57 +1,10 @@
 /**
- * The audit tables admins query: `decisions` (one row per eventId, with the exact reply sent) and
- * `rejections` (requests refused before a decision: never the secret or the body).
+ * The audit tables admins query, on SQLite: `decisions` (one row per eventId, with the exact reply
+ * sent) and `rejections` (requests refused before a decision: never the secret or the body).
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { Reply } from "./okta_response.ts";
-import type { OwnerSource } from "./owner.ts";
-
-/** One `decisions` row. */
-export interface DecisionRecord {
-  readonly eventId: string;
-  readonly receivedAt: string;
-  readonly jobId: string | null;
-  readonly appId: string | null;
-  readonly externalId: string | null;
-  readonly owner: string;
-  /** Where the owner came from: the owner attribute, `data.appUser.id`, or the event itself. */
-  readonly ownerSource: OwnerSource;
-  readonly action: string | null;
-  readonly originalLogin: string | null;
-  readonly finalLogin: string | null;
-  readonly outcome: "unchanged" | "resolved" | "unresolved" | "skipped";
-  readonly strategy: string | null;
-  readonly reused: boolean;
-  readonly reason: string | null;
-  readonly reply: Reply;
-  readonly durationMs: number;
-  /** The Okta status of the account holding the conflicting login, when a sync saw it. */
-  readonly holderStatus?: string | null;
-  readonly holderOktaUserId?: string | null;
-}
-
-/** One `rejections` row: one refusal, or (`count` > 1) several of one kind in one minute. */
-export interface RejectionRecord {
-  readonly receivedAt: string;
-  /** Refusals this row stands for (1 unless aggregated). */
-  readonly count?: number;
-  /** When the last of them was received (aggregated rows only). */
-  readonly lastAt?: string;
-  readonly status: number;
-  readonly reason: string;
-  readonly remoteAddr: string | null;
-  readonly method: string;
-  readonly path: string;
-  readonly eventId: string | null;
-}
-
-/** A stored decision, as a replay needs it. */
-export interface StoredDecision {
-  readonly outcome: DecisionRecord["outcome"];
-  readonly strategy: string | null;
-  readonly reply: Reply;
-}
+import type { DecisionRecord, RejectionRecord, StoredDecision } from "../decision/records.ts";
 
 /** Writes and reads the audit tables. */
 export class AuditLog {

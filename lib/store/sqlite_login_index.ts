@@ -1,57 +1,21 @@
 /**
- * The login index: every login known to be taken (seeded from Okta, flagged by Okta, or handed
- * out by this service) and who holds it. Callers run these in a write transaction, which makes a
- * check followed by a reservation atomic across requests and processes.
+ * The login index on SQLite: every login known to be taken (seeded from Okta, flagged by Okta, or
+ * handed out by this service) and who holds it. Callers run these in a write transaction, which
+ * makes a check followed by a reservation atomic across requests and processes.
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { loginKey } from "./fold_name.ts";
-import { type LoginParts, withSuffix } from "./candidates.ts";
-import type { StrategyName } from "../config.ts";
-import { ask, runSync, sqlitePort, type Steps } from "./steps.ts";
-
-/** How a login in the index was chosen: a resolution strategy, or how it came to be known. */
-export type LoginStrategy =
-  | StrategyName
-  | "unchanged"
-  | "linked"
-  | "okta_conflict"
-  | "seed"
-  | "sync";
-
-/**
- * Who put a login in the index: the hook's own decision, a seed file, Okta's conflict report, a
- * linked user, or the Okta sync.
- */
-export type LoginSource = "hook" | "seed" | "okta_conflict" | "link" | "sync";
-
-/** One row of the index. */
-export interface LoginEntry {
-  readonly loginKey: string;
-  readonly login: string;
-  readonly owner: string | null;
-  readonly requestedKey: string | null;
-  readonly strategy: LoginStrategy;
-  readonly source: LoginSource;
-  /** The Okta user holding the login, as the last sync saw it (`null`: not seen by a sync). */
-  readonly oktaUserId: string | null;
-  /** That user's Okta status (ACTIVE, SUSPENDED, DEPROVISIONED, ...), as the last sync saw it. */
-  readonly oktaStatus: string | null;
-}
-
-/** A login to record as taken. */
-export interface Reservation {
-  readonly login: string;
-  readonly owner: string | null;
-  readonly requestedKey: string | null;
-  readonly strategy: LoginStrategy;
-  readonly source: LoginSource;
-  readonly eventId: string | null;
-  readonly at: string;
-}
-
-/** Numeric suffixes start here: the second `john.smith` becomes `john.smith2`. */
-export const FIRST_SUFFIX = 2;
+import { loginKey } from "../decision/fold_name.ts";
+import type { LoginParts } from "../decision/candidates.ts";
+import type {
+  DecisionRecord,
+  LoginEntry,
+  LoginSource,
+  Reservation,
+  StoredDecision,
+} from "../decision/records.ts";
+import { type Port, runSync } from "../decision/steps.ts";
+import { FIRST_SUFFIX, freeSuffixedSteps, suffixOf } from "../decision/suffix.ts";
 
 /** SQL over the `logins` and `suffix_counters` tables. */
 export class LoginIndex {
@@ -165,34 +129,6 @@ export class LoginIndex {
   }
 }
 
-/** The number of the key `<localKey><n>@<domainKey>`, or 0 when the key is not one. */
-export function suffixOf(key: string, localKey: string, domainKey: string): number {
-  const match = /^(\d+)@(.*)$/.exec(key.slice(localKey.length));
-  return key.startsWith(localKey) && match && match[2] === domainKey ? Number(match[1]) : 0;
-}
-
-/** {@link LoginIndex.freeSuffixedLogin} as steps, for any engine. */
-export function* freeSuffixedSteps(parts: LoginParts): Steps<string | null> {
-  const baseKey = loginKey(`${parts.local}@${parts.domain}`);
-  const highest = () => ask("highestSuffix", loginKey(parts.local), loginKey(parts.domain));
-  const counter = yield* ask("suffixCounter", baseKey);
-  let n = counter ?? (yield* highest()) + 1;
-  // A counter behind the index (a seed, a sync or another instance added numbered logins) costs
-  // one scan of that range, not a lookup per number.
-  let scanned = counter === undefined;
-  for (;;) {
-    const login = withSuffix(parts, n);
-    if (login === null) return null;
-    if ((yield* ask("find", login)) === undefined) {
-      // Advanced before the caller reserves: both happen in one transaction or not at all.
-      yield* ask("setSuffixCounter", baseKey, n + 1);
-      return login;
-    }
-    n = scanned ? n + 1 : Math.max(n + 1, (yield* highest()) + 1);
-    scanned = true;
-  }
-}
-
 /** `text` as a GLOB pattern matching only itself: `*`, `?` and `[` each in a bracket. */
 export function escapeGlob(text: string): string {
   return text.replace(/[*?[]/g, (c) => `[${c}]`);
@@ -209,4 +145,28 @@ function params(r: Reservation) {
     r.eventId,
     r.at,
   ] as const;
+}
+
+/** The audit's part of the rule's questions, answered on the same connection. */
+export interface AuditPort {
+  findDecision(eventId: string): StoredDecision | undefined;
+  recordDecision(d: DecisionRecord): void;
+}
+
+/** The rule's questions answered by this index (and `audit`) on the caller's connection. */
+export function sqlitePort(index: LoginIndex, audit?: AuditPort): Port {
+  const noAudit = (): never => {
+    throw new Error("These steps were given no audit");
+  };
+  return {
+    find: (login) => index.find(login),
+    findForOwner: (owner, requested) => index.findForOwner(owner, requested),
+    reserveIfFree: (r) => index.reserveIfFree(r),
+    disown: (login, source) => index.disown(login, source),
+    suffixCounter: (baseKey) => index.suffixCounter(baseKey),
+    setSuffixCounter: (baseKey, next) => index.setSuffixCounter(baseKey, next),
+    highestSuffix: (localKey, domainKey) => index.highestSuffix(localKey, domainKey),
+    findDecision: audit === undefined ? noAudit : (eventId) => audit.findDecision(eventId),
+    recordDecision: audit === undefined ? noAudit : (d) => audit.recordDecision(d),
+  };
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { AuditLog, type DecisionRecord } from "./audit.ts";
+import { AuditLog } from "./sqlite_audit.ts";
+import type { DecisionRecord } from "../decision/records.ts";
 import { withDatabase } from "../../tests/_test_utils.ts";
 
 function decision(eventId: string, fields: Partial<DecisionRecord> = {}): DecisionRecord {

@@ -1,0 +1,105 @@
+/**
+ * The rule's records: what the login index and the audit hold, as plain values. The rule reads
+ * and writes them through its port (steps.ts); each engine in lib/store/ stores them.
+ */
+
+import type { StrategyName } from "../config.ts";
+
+/** How a login in the index was chosen: a resolution strategy, or how it came to be known. */
+export type LoginStrategy =
+  | StrategyName
+  | "unchanged"
+  | "linked"
+  | "okta_conflict"
+  | "seed"
+  | "sync";
+
+/**
+ * Who put a login in the index: the hook's own decision, a seed file, Okta's conflict report, a
+ * linked user, or the Okta sync.
+ */
+export type LoginSource = "hook" | "seed" | "okta_conflict" | "link" | "sync";
+
+/** One row of the index. */
+export interface LoginEntry {
+  readonly loginKey: string;
+  readonly login: string;
+  readonly owner: string | null;
+  readonly requestedKey: string | null;
+  readonly strategy: LoginStrategy;
+  readonly source: LoginSource;
+  /** The Okta user holding the login, as the last sync saw it (`null`: not seen by a sync). */
+  readonly oktaUserId: string | null;
+  /** That user's Okta status (ACTIVE, SUSPENDED, DEPROVISIONED, ...), as the last sync saw it. */
+  readonly oktaStatus: string | null;
+}
+
+/** A login to record as taken. */
+export interface Reservation {
+  readonly login: string;
+  readonly owner: string | null;
+  readonly requestedKey: string | null;
+  readonly strategy: LoginStrategy;
+  readonly source: LoginSource;
+  readonly eventId: string | null;
+  readonly at: string;
+}
+
+/** Where an owner's identity came from; see `importOwner` (owner.ts). */
+export type OwnerSource = "attribute" | "app_user_id" | "event";
+
+/** A reply before it becomes an HTTP response: what the audit stores and a replay sends again. */
+export interface Reply {
+  readonly status: number;
+  /** JSON text, or `null` for an empty body. */
+  readonly body: string | null;
+}
+
+/** How a decision ended. */
+export type Outcome = "unchanged" | "resolved" | "unresolved" | "skipped";
+
+/** One `decisions` row. */
+export interface DecisionRecord {
+  readonly eventId: string;
+  readonly receivedAt: string;
+  readonly jobId: string | null;
+  readonly appId: string | null;
+  readonly externalId: string | null;
+  readonly owner: string;
+  /** Where the owner came from: the owner attribute, `data.appUser.id`, or the event itself. */
+  readonly ownerSource: OwnerSource;
+  readonly action: string | null;
+  readonly originalLogin: string | null;
+  readonly finalLogin: string | null;
+  readonly outcome: Outcome;
+  readonly strategy: string | null;
+  readonly reused: boolean;
+  readonly reason: string | null;
+  readonly reply: Reply;
+  readonly durationMs: number;
+  /** The Okta status of the account holding the conflicting login, when a sync saw it. */
+  readonly holderStatus?: string | null;
+  readonly holderOktaUserId?: string | null;
+}
+
+/** One `rejections` row: one refusal, or (`count` > 1) several of one kind in one minute. */
+export interface RejectionRecord {
+  readonly receivedAt: string;
+  /** Refusals this row stands for (1 unless aggregated). */
+  readonly count?: number;
+  /** When the last of them was received (aggregated rows only). */
+  readonly lastAt?: string;
+  readonly status: number;
+  readonly reason: string;
+  readonly remoteAddr: string | null;
+  readonly method: string;
+  readonly path: string;
+  readonly eventId: string | null;
+}
+
+/** A stored decision, as a replay needs it. */
+export interface StoredDecision {
+  readonly outcome: Outcome;
+  readonly strategy: string | null;
+  readonly reply: Reply;
+}

@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { CommitError } from "./commit_error.ts";
+import { CommitQueue, type ItemOutcome, type QueueSettings } from "./commit_queue.ts";
+import type { StoreItem } from "./worker_protocol.ts";
+import type { RejectionRecord } from "../decision/records.ts";
+import { withDeadline } from "../../tests/_test_utils.ts";
+
+const SETTINGS: QueueSettings = {
+  groupCommitMax: 3,
+  groupCommitWindowMs: 0,
+  answerDeadlineMs: 1000,
+  sendCutoffMs: 1000,
+  lateReason: "the test engine is slow",
+};
+
+/** A refusal to record: the simplest item, told apart by its reason. */
+function item(reason: string, elapsedMs = 0): StoreItem {
+  if (elapsedMs > 0) {
+    return {
+      kind: "decide",
+      event: {} as never,
+      receivedAt: "2026-03-02T08:00:00.000Z",
+      elapsedMs,
+    };
+  }
+  const record: RejectionRecord = {
+    receivedAt: "2026-03-02T08:00:00.000Z",
+    status: 401,
+    reason,
+    remoteAddr: null,
+    method: "POST",
+    path: "/hooks/import",
+    eventId: null,
+  };
+  return { kind: "reject", record };
+}
+
+function reasonOf(i: StoreItem): string {
+  return i.kind === "reject" ? i.record.reason : `decide ${Math.round(i.elapsedMs)}`;
+}
+
+/** An engine whose groups the test settles by hand, in order. */
+function manualEngine() {
+  const groups: {
+    items: readonly StoreItem[];
+    done: PromiseWithResolvers<readonly ItemOutcome[]>;
+  }[] = [];
+  const arrived: PromiseWithResolvers<void>[] = [];
+  return {
+    groups,
+    /** Resolves once the engine has been sent its `n`th group (1-based). */
+    async sent(n: number): Promise<void> {
+      while (groups.length < n) {
+        const next = Promise.withResolvers<void>();
+        arrived.push(next);
+        await withDeadline(next.promise, 2000, `group ${n}`);
+      }
+    },
+    committer: {
+      commit(items: readonly StoreItem[]): Promise<readonly ItemOutcome[]> {
+        const done = Promise.withResolvers<readonly ItemOutcome[]>();
+        groups.push({ items, done });
+        for (const waiter of arrived.splice(0)) waiter.resolve();
+        return done.promise;
+      },
+    },
+  };
+}
+
+const ok = (items: readonly StoreItem[]): ItemOutcome[] =>
+  items.map(() => ({ ok: true, value: null }));
+
+Deno.test("CommitQueue sends a lone item at once and forms the next group from what arrives meanwhile", async () => {
+  const engine = manualEngine();
+  const sizes: string[] = [];
+  const queue = new CommitQueue(
+    engine.committer,
+    SETTINGS,
+    (size, committed) => sizes.push(`${size} ${committed}`),
+  );
+  const first = queue.submit(item("a"));
+  await engine.sent(1);
+  const rest = ["b", "c", "d", "e"].map((r) => queue.submit(item(r)));
+  assert.equal(engine.groups.length, 1, "nothing else is sent while a group commits");
+  engine.groups[0]!.done.resolve(ok(engine.groups[0]!.items));
+  await first;
+  await engine.sent(2);
+  // At most groupCommitMax in one group; the rest wait for the next.
+  assert.deepEqual(engine.groups[1]!.items.map(reasonOf), ["b", "c", "d"]);
+  engine.groups[1]!.done.resolve(ok(engine.groups[1]!.items));
+  await engine.sent(3);
+  assert.deepEqual(engine.groups[2]!.items.map(reasonOf), ["e"]);
+  engine.groups[2]!.done.resolve(ok(engine.groups[2]!.items));
+  await Promise.all(rest);
+  assert.deepEqual(sizes, ["1 true", "3 true", "1 true"]);
+});
+
+Deno.test("CommitQueue with a window waits that long at an idle queue, then sends the company it got", async () => {
+  const engine = manualEngine();
+  const queue = new CommitQueue(engine.committer, { ...SETTINGS, groupCommitWindowMs: 30 });
+  const started = performance.now();
+  const answers = [queue.submit(item("a")), queue.submit(item("b"))];
+  assert.equal(engine.groups.length, 0);
+  await engine.sent(1);
+  assert.ok(performance.now() - started >= 25);
+  assert.deepEqual(engine.groups[0]!.items.map(reasonOf), ["a", "b"]);
+  engine.groups[0]!.done.resolve(ok(engine.groups[0]!.items));
+  await Promise.all(answers);
+});
+
+Deno.test("CommitQueue rejects every item of a group the engine could not commit, and goes on", async () => {
+  const engine = manualEngine();
+  const queue = new CommitQueue(engine.committer, SETTINGS);
+  const failed = queue.submit(item("a"));
+  await engine.sent(1);
+  const later = queue.submit(item("b"));
+  engine.groups[0]!.done.reject(new CommitError("disk full"));
+  await assert.rejects(
+    failed,
+    (e: unknown) => e instanceof CommitError && e.message === "disk full",
+  );
+  await engine.sent(2);
+  engine.groups[1]!.done.resolve(ok(engine.groups[1]!.items));
+  assert.equal(await later, null);
+});
+
+Deno.test("CommitQueue gives each item its own outcome: one item's error is not the group's", async () => {
+  const engine = manualEngine();
+  const queue = new CommitQueue(engine.committer, SETTINGS);
+  const a = queue.submit(item("a"));
+  await engine.sent(1);
+  engine.groups[0]!.done.resolve([{ ok: false, error: new Error("bad item") }]);
+  await assert.rejects(a, /bad item/);
+});
+
+Deno.test("CommitQueue answers an item at its deadline, queued or committing, with a CommitError", async () => {
+  const engine = manualEngine();
+  const queue = new CommitQueue(engine.committer, { ...SETTINGS, answerDeadlineMs: 40 });
+  const committing = queue.submit(item("a"));
+  await engine.sent(1);
+  const queued = queue.submit(item("b"));
+  const late = /Not decided within 40 ms: the test engine is slow/;
+  await assert.rejects(withDeadline(committing, 2000, "the committing item"), late);
+  await assert.rejects(withDeadline(queued, 2000, "the queued item"), late);
+  // The group that committed late settles nothing twice, and the queued item was never sent.
+  engine.groups[0]!.done.resolve(ok(engine.groups[0]!.items));
+  await queue.drain("closing");
+  assert.equal(engine.groups.length, 1);
+});
+
+Deno.test("CommitQueue refuses, when it forms a group, an item too old to be answered in time", async () => {
+  const engine = manualEngine();
+  const queue = new CommitQueue(engine.committer, { ...SETTINGS, sendCutoffMs: 400 });
+  const fresh = queue.submit(item("fresh", 1));
+  await engine.sent(1);
+  const old = queue.submit(item("old", 500));
+  engine.groups[0]!.done.resolve(ok(engine.groups[0]!.items));
+  await fresh;
+  await assert.rejects(old, /Not decided within 1000 ms/);
+  assert.equal(engine.groups.length, 1);
+});
+
+Deno.test("CommitQueue adds an item's time in the queue to its elapsedMs when it is sent", async () => {
+  const engine = manualEngine();
+  const queue = new CommitQueue(engine.committer, { ...SETTINGS, groupCommitWindowMs: 50 });
+  const answer = queue.submit(item("x", 10));
+  await engine.sent(1);
+  const sent = engine.groups[0]!.items[0]!;
+  assert.equal(sent.kind, "decide");
+  assert.ok(sent.kind === "decide" && sent.elapsedMs >= 10 + 45, String(reasonOf(sent)));
+  engine.groups[0]!.done.resolve(ok(engine.groups[0]!.items));
+  await answer;
+});
+
+Deno.test("CommitQueue drain() settles what is queued, then refuses new items; fail() refuses all at once", async () => {
+  const engine = manualEngine();
+  const queue = new CommitQueue(engine.committer, SETTINGS);
+  const a = queue.submit(item("a"));
+  await engine.sent(1);
+  const b = queue.submit(item("b"));
+  const drained = queue.drain("The database is closing");
+  await assert.rejects(queue.submit(item("c")), /The database is closing/);
+  engine.groups[0]!.done.resolve(ok(engine.groups[0]!.items));
+  await engine.sent(2);
+  engine.groups[1]!.done.resolve(ok(engine.groups[1]!.items));
+  await Promise.all([a, b, drained]);
+
+  const other = manualEngine();
+  const failing = new CommitQueue(other.committer, SETTINGS);
+  const inFlight = failing.submit(item("a"));
+  await other.sent(1);
+  const waiting = failing.submit(item("b"));
+  failing.fail("The worker died");
+  await assert.rejects(inFlight, /The worker died/);
+  await assert.rejects(waiting, /The worker died/);
+  await assert.rejects(failing.submit(item("c")), /The worker died/);
+  assert.equal(failing.ended, "The worker died");
+});

@@ -1,0 +1,136 @@
+/**
+ * The decision store on SQLite: a worker thread owns the connection (decision_worker.ts) and
+ * commits each group it is sent in one transaction, answering after its COMMIT and the fdatasync
+ * of the WAL. While the worker waits on the disk, the serving thread keeps reading and parsing
+ * requests, and the queue (commit_queue.ts) forms them into the next group.
+ */
+
+import { CommitError } from "./commit_error.ts";
+import type { ItemOutcome } from "./commit_queue.ts";
+import { type DecisionStore, type Engine, type StoreHooks, storeOver } from "./decision_store.ts";
+import type { FromWorker, Health, StoreItem, StoreSettings, ToWorker } from "./worker_protocol.ts";
+
+/** The database worker's module. */
+export const DECISION_WORKER_URL: URL = new URL("./decision_worker.ts", import.meta.url);
+
+/**
+ * Starts the worker and opens (and migrates) the database there; rejects if it cannot.
+ * `workerUrl` is for tests that need a worker which fails.
+ */
+export async function openSqliteStore(
+  settings: StoreSettings,
+  hooks: StoreHooks = {},
+  workerUrl: URL = DECISION_WORKER_URL,
+): Promise<DecisionStore> {
+  const engine = new WorkerEngine(new Worker(workerUrl.href, { type: "module" }), settings);
+  const { answerDeadlineMs, busyTimeoutMs } = settings;
+  const store = storeOver(engine, {
+    groupCommitMax: settings.groupCommitMax,
+    groupCommitWindowMs: settings.groupCommitWindowMs,
+    answerDeadlineMs,
+    // Sent later than this, an item could wait a whole busy timeout more for the lock.
+    sendCutoffMs: answerDeadlineMs > busyTimeoutMs
+      ? answerDeadlineMs - busyTimeoutMs
+      : answerDeadlineMs,
+    lateReason: "the database is busy",
+  }, hooks);
+  engine.onFailure = (message, error) => {
+    hooks.onError?.(message, error);
+    store.queue.fail(message);
+  };
+  await engine.opened;
+  return store;
+}
+
+/** The worker as an engine: one group in flight, answered by the worker's next group reply. */
+class WorkerEngine implements Engine {
+  readonly opened: Promise<void>;
+  readonly silentHealth = "The database worker did not answer in time";
+  onFailure: (message: string, error: unknown) => void = () => {};
+  readonly #worker: Worker;
+  #group: PromiseWithResolvers<readonly ItemOutcome[]> | null = null;
+  readonly #pings: ((health: Health) => void)[] = [];
+  /** Set once the worker failed or closed. */
+  #ended: string | null = null;
+  readonly #opened = Promise.withResolvers<void>();
+  readonly #closed = Promise.withResolvers<void>();
+
+  constructor(worker: Worker, settings: StoreSettings) {
+    this.#worker = worker;
+    this.opened = this.#opened.promise;
+    worker.onmessage = (message: MessageEvent<FromWorker>) => this.#receive(message.data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.#fail(`The database worker failed: ${event.message}`, event.error);
+    };
+    worker.postMessage({ kind: "open", settings } satisfies ToWorker);
+  }
+
+  commit(items: readonly StoreItem[]): Promise<readonly ItemOutcome[]> {
+    if (this.#ended !== null) return Promise.reject(new CommitError(this.#ended));
+    this.#group = Promise.withResolvers();
+    this.#worker.postMessage({ kind: "group", items } satisfies ToWorker);
+    return this.#group.promise;
+  }
+
+  health(): Promise<Health> {
+    if (this.#ended !== null) return Promise.resolve({ ok: false, reason: this.#ended });
+    const { promise, resolve } = Promise.withResolvers<Health>();
+    this.#pings.push(resolve);
+    this.#worker.postMessage({ kind: "ping" } satisfies ToWorker);
+    return promise;
+  }
+
+  async close(): Promise<void> {
+    if (this.#ended === null) {
+      this.#ended = "The database is closing";
+      this.#worker.postMessage({ kind: "close" } satisfies ToWorker);
+    }
+    await this.#closed.promise;
+    this.#worker.terminate();
+  }
+
+  #receive(message: FromWorker): void {
+    switch (message.kind) {
+      case "opened":
+        return this.#opened.resolve();
+      case "failed":
+        this.#ended = message.message;
+        this.#worker.terminate();
+        return this.#opened.reject(new Error(message.message));
+      case "committed":
+        return this.#takeGroup()?.resolve(
+          message.results.map((result): ItemOutcome =>
+            result.ok
+              ? { ok: true, value: result.value }
+              : { ok: false, error: new Error(result.message) }
+          ),
+        );
+      case "not-committed":
+        return this.#takeGroup()?.reject(
+          new CommitError(message.message, { cause: new Error(message.cause) }),
+        );
+      case "pong":
+        return this.#pings.shift()?.(message.health);
+      case "closed":
+        return this.#closed.resolve();
+    }
+  }
+
+  #takeGroup(): PromiseWithResolvers<readonly ItemOutcome[]> | null {
+    const group = this.#group;
+    this.#group = null;
+    return group;
+  }
+
+  /** The worker is gone: its group and every later one fail, and so does health. */
+  #fail(message: string, error: unknown): void {
+    this.#ended = message;
+    this.#takeGroup()?.reject(new CommitError(message));
+    for (const ping of this.#pings.splice(0)) ping({ ok: false, reason: message });
+    this.#opened.reject(new Error(message));
+    this.#closed.resolve();
+    this.#worker.terminate();
+    this.onFailure(message, error);
+  }
+}
