@@ -7,7 +7,8 @@
 import { CONFIG_VARIABLES, ConfigError, DATA_DIR, parseConfig } from "./lib/config.ts";
 import { createLogger, messageOf } from "./lib/log.ts";
 import { CONSOLE, EXIT_USAGE, usageError } from "./lib/admin/cli.ts";
-import { StartError, startService } from "./lib/hook/service.ts";
+import { startService } from "./lib/hook/service.ts";
+import { StartError } from "./lib/hook/start_errors.ts";
 import { parseArgs } from "node:util";
 import { runSeed, SEED_VARIABLES } from "./lib/admin/seed_command.ts";
 import { runSync, SYNC_VARIABLES } from "./lib/admin/sync_command.ts";

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { parseConfig } from "../config.ts";
 import { silentLogger } from "../log.ts";
-import { DEV_FILES, startService } from "./service.ts";
+import { DEV_FILES } from "./credentials.ts";
+import { startService } from "./service.ts";
 import { createSelfSignedCertificate } from "./dev_credentials.ts";
 import {
   assertUnchanged,
