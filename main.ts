@@ -76,7 +76,7 @@ async function serve(args: string[]): Promise<number> {
     config = parseConfig(readEnv(CONFIG_VARIABLES));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    return cannotStart(error, /^Cannot read (\w+)/.exec(error.message)?.[1] ?? "configuration");
+    return cannotStart(error, error.setting);
   }
   let service;
   try {

@@ -123,6 +123,13 @@ export const MIN_SECRET_LENGTH = 16;
 /** A setting that cannot be used; the message names the variable. */
 export class ConfigError extends Error {
   override name = "ConfigError";
+  /** The variable or argument at fault, as the message names it. */
+  readonly setting: string;
+
+  constructor(setting: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.setting = setting;
+  }
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -135,7 +142,7 @@ export function parseConfig(env: RawEnv): Config {
   if ((certFile === undefined) !== (keyFile === undefined)) {
     const missing = certFile === undefined ? "TLS_CERT_FILE" : "TLS_KEY_FILE";
     const given = certFile === undefined ? "TLS_KEY_FILE" : "TLS_CERT_FILE";
-    throw new ConfigError(`Cannot read ${missing}: it must be set when ${given} is set`);
+    throw new ConfigError(missing, `Cannot read ${missing}: it must be set when ${given} is set`);
   }
   const hostname = optional(env, "HOSTNAME") ?? "0.0.0.0";
   return {
@@ -178,13 +185,14 @@ export function parseConfig(env: RawEnv): Config {
 function plainHttp(env: RawEnv, hostname: string): boolean {
   const tls = optional(env, "TLS")?.toLowerCase() ?? "on";
   if (tls !== "on" && tls !== "off") {
-    throw new ConfigError(`Cannot read TLS: "${tls}" is not on or off`);
+    throw new ConfigError("TLS", `Cannot read TLS: "${tls}" is not on or off`);
   }
   if (tls === "on") return false;
   const allow = optional(env, "ALLOW_PLAIN_HTTP")?.toLowerCase();
   const loopback = hostname === "localhost" || hostname === "::1" || /^127\./.test(hostname);
   if (!loopback && allow !== "yes") {
     throw new ConfigError(
+      "TLS",
       `Cannot read TLS: "off" serves plain HTTP, which HOSTNAME "${hostname}" would expose; ` +
         "bind a loopback HOSTNAME, or set ALLOW_PLAIN_HTTP=yes when only the proxy can reach it",
     );
@@ -200,6 +208,7 @@ function trustedProxies(env: RawEnv): AddressBlock[] {
       const block = parseBlock(entry);
       if (block === null) {
         throw new ConfigError(
+          "TRUSTED_PROXIES",
           `Cannot read TRUSTED_PROXIES: "${entry}" is not an address or a CIDR block`,
         );
       }
@@ -216,10 +225,12 @@ function optional(env: RawEnv, name: keyof RawEnv): string | undefined {
 function integer(env: RawEnv, name: keyof RawEnv, fallback: number, min: number, max: number) {
   const text = optional(env, name);
   if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text)) throw new ConfigError(`Cannot read ${name}: "${text}" is not a number`);
+  if (!/^\d+$/.test(text)) {
+    throw new ConfigError(name, `Cannot read ${name}: "${text}" is not a number`);
+  }
   const value = Number(text);
   if (value < min || value > max) {
-    throw new ConfigError(`Cannot read ${name}: "${text}" is not between ${min} and ${max}`);
+    throw new ConfigError(name, `Cannot read ${name}: "${text}" is not between ${min} and ${max}`);
   }
   return value;
 }
@@ -232,7 +243,9 @@ function matching(
   what: string,
 ): string {
   const text = optional(env, name) ?? fallback;
-  if (!pattern.test(text)) throw new ConfigError(`Cannot read ${name}: "${text}" is not ${what}`);
+  if (!pattern.test(text)) {
+    throw new ConfigError(name, `Cannot read ${name}: "${text}" is not ${what}`);
+  }
   return text;
 }
 
@@ -243,11 +256,15 @@ function secrets(env: RawEnv): string[] | null {
   // one, update Okta, then remove the old one.
   const values = text.split(",").map((value) => value.trim()).filter((value) => value !== "");
   if (values.length === 0) {
-    throw new ConfigError(`Cannot read HOOK_AUTH_SECRET: "${text}" holds no secret`);
+    throw new ConfigError(
+      "HOOK_AUTH_SECRET",
+      `Cannot read HOOK_AUTH_SECRET: "${text}" holds no secret`,
+    );
   }
   values.forEach((value, i) => {
     if (value.length < MIN_SECRET_LENGTH) {
       throw new ConfigError(
+        "HOOK_AUTH_SECRET",
         `Cannot read HOOK_AUTH_SECRET: value ${
           i + 1
         } is shorter than ${MIN_SECRET_LENGTH} characters`,
@@ -255,6 +272,7 @@ function secrets(env: RawEnv): string[] | null {
     }
     if ([...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
       throw new ConfigError(
+        "HOOK_AUTH_SECRET",
         `Cannot read HOOK_AUTH_SECRET: value ${i + 1} holds a control character`,
       );
     }
@@ -272,7 +290,7 @@ function oauth(env: RawEnv): OAuthConfig | null {
       const name of ["HOOK_OAUTH_AUDIENCE", "HOOK_OAUTH_SCOPES", "HOOK_OAUTH_CLIENT_IDS"] as const
     ) {
       if (optional(env, name) !== undefined) {
-        throw new ConfigError(`Cannot read ${name}: it needs HOOK_OAUTH_ISSUER to be set`);
+        throw new ConfigError(name, `Cannot read ${name}: it needs HOOK_OAUTH_ISSUER to be set`);
       }
     }
     return null;
@@ -281,22 +299,28 @@ function oauth(env: RawEnv): OAuthConfig | null {
   try {
     url = new URL(issuer);
   } catch {
-    throw new ConfigError(`Cannot read HOOK_OAUTH_ISSUER: "${issuer}" is not a URL`);
+    throw new ConfigError(
+      "HOOK_OAUTH_ISSUER",
+      `Cannot read HOOK_OAUTH_ISSUER: "${issuer}" is not a URL`,
+    );
   }
   const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
     throw new ConfigError(
+      "HOOK_OAUTH_ISSUER",
       `Cannot read HOOK_OAUTH_ISSUER: "${issuer}" does not start with https://`,
     );
   }
   if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
     throw new ConfigError(
+      "HOOK_OAUTH_ISSUER",
       `Cannot read HOOK_OAUTH_ISSUER: "${issuer}" must be the issuer exactly, without credentials, query or fragment`,
     );
   }
   const audience = optional(env, "HOOK_OAUTH_AUDIENCE");
   if (audience === undefined) {
     throw new ConfigError(
+      "HOOK_OAUTH_AUDIENCE",
       "Cannot read HOOK_OAUTH_AUDIENCE: it must be set with HOOK_OAUTH_ISSUER (the default server's is api://default)",
     );
   }
@@ -304,23 +328,28 @@ function oauth(env: RawEnv): OAuthConfig | null {
     const values = (optional(env, name) ?? "").split(/[\s,]+/).filter((v) => v !== "");
     for (const value of values) {
       if (!pattern.test(value)) {
-        throw new ConfigError(`Cannot read ${name}: "${value}" is not ${what}`);
+        throw new ConfigError(name, `Cannot read ${name}: "${value}" is not ${what}`);
       }
     }
     return values;
   };
   const accept = optional(env, "HOOK_OAUTH_ACCEPT_SECRET")?.toLowerCase() ?? "no";
   if (accept !== "yes" && accept !== "no") {
-    throw new ConfigError(`Cannot read HOOK_OAUTH_ACCEPT_SECRET: "${accept}" is not yes or no`);
+    throw new ConfigError(
+      "HOOK_OAUTH_ACCEPT_SECRET",
+      `Cannot read HOOK_OAUTH_ACCEPT_SECRET: "${accept}" is not yes or no`,
+    );
   }
   const secretSet = optional(env, "HOOK_AUTH_SECRET") !== undefined;
   if (accept === "yes" && !secretSet) {
     throw new ConfigError(
+      "HOOK_OAUTH_ACCEPT_SECRET",
       "Cannot read HOOK_OAUTH_ACCEPT_SECRET: yes accepts the header secret too, but HOOK_AUTH_SECRET is not set",
     );
   }
   if (accept === "no" && secretSet) {
     throw new ConfigError(
+      "HOOK_AUTH_SECRET",
       "Cannot read HOOK_AUTH_SECRET: with HOOK_OAUTH_ISSUER set only tokens are accepted; " +
         "set HOOK_OAUTH_ACCEPT_SECRET=yes to accept both while switching over, or unset it",
     );
@@ -342,13 +371,20 @@ function databaseUrl(env: RawEnv): string | null {
   try {
     url = new URL(text);
   } catch {
-    throw new ConfigError("Cannot read DATABASE_URL: it is not a URL (postgres://user@host/db)");
+    throw new ConfigError(
+      "DATABASE_URL",
+      "Cannot read DATABASE_URL: it is not a URL (postgres://user@host/db)",
+    );
   }
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
-    throw new ConfigError("Cannot read DATABASE_URL: it must start with postgres://");
+    throw new ConfigError(
+      "DATABASE_URL",
+      "Cannot read DATABASE_URL: it must start with postgres://",
+    );
   }
   if (url.hostname === "" || url.username === "" || url.pathname.length <= 1) {
     throw new ConfigError(
+      "DATABASE_URL",
       "Cannot read DATABASE_URL: it must name a user, a host and a database (postgres://user@host/db)",
     );
   }
@@ -369,12 +405,16 @@ function strategies(env: RawEnv): StrategyName[] {
   for (const name of names) {
     if (!(STRATEGY_NAMES as readonly string[]).includes(name)) {
       throw new ConfigError(
+        "RESOLUTION_STRATEGIES",
         `Cannot read RESOLUTION_STRATEGIES: "${name}" is not one of ${STRATEGY_NAMES.join(", ")}`,
       );
     }
   }
   if (new Set(names).size !== names.length) {
-    throw new ConfigError(`Cannot read RESOLUTION_STRATEGIES: "${text}" names a strategy twice`);
+    throw new ConfigError(
+      "RESOLUTION_STRATEGIES",
+      `Cannot read RESOLUTION_STRATEGIES: "${text}" names a strategy twice`,
+    );
   }
   return names as StrategyName[];
 }

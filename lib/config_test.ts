@@ -393,3 +393,23 @@ Deno.test("parseConfig() reads DATABASE_URL, never echoing it", () => {
     );
   }
 });
+
+Deno.test("a ConfigError carries the variable it names, so no caller reads it out of the message", () => {
+  const cases: Record<string, string>[] = [
+    { PORT: "84x3" },
+    { GROUP_COMMIT_MAX: "0" },
+    { TLS: "maybe" },
+    { HOOK_AUTH_HEADER: "bad header" },
+    { TLS_CERT_FILE: "cert.pem" },
+  ];
+  for (const env of cases) {
+    assert.throws(() => parseConfig(env), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.ok(
+        error.message.startsWith(`Cannot read ${error.setting}`),
+        `${error.setting}: ${error.message}`,
+      );
+      return true;
+    });
+  }
+});

@@ -184,6 +184,7 @@ function headerAuth(env: RegisterEnv): HookRegistration["auth"] {
   const first = auth.authSecrets?.[0];
   if (first === undefined) {
     throw new ConfigError(
+      "HOOK_AUTH_SECRET",
       "Cannot read HOOK_AUTH_SECRET: it must be set to the secret the service accepts",
     );
   }
@@ -201,11 +202,13 @@ function oauthAuth(env: RegisterEnv, options: OAuthOptions): HookRegistration["a
   const clientId = options.clientId ?? clientIds[0];
   if (clientId === undefined || clientId.trim() === "") {
     throw new ConfigError(
+      "HOOK_OAUTH_CLIENT_IDS",
       "Cannot read HOOK_OAUTH_CLIENT_IDS: give --client-id or set it to the API Services app's client id",
     );
   }
   if (clientIds.length > 0 && !clientIds.includes(clientId)) {
     throw new ConfigError(
+      "HOOK_OAUTH_CLIENT_IDS",
       `Cannot read HOOK_OAUTH_CLIENT_IDS: it does not list ${clientId}, so the service would refuse its tokens`,
     );
   }
@@ -213,16 +216,18 @@ function oauthAuth(env: RegisterEnv, options: OAuthOptions): HookRegistration["a
     (issuer === undefined ? undefined : `${issuer.replace(/\/$/, "")}/v1/token`);
   if (tokenUrl === undefined) {
     throw new ConfigError(
+      "HOOK_OAUTH_ISSUER",
       "Cannot read HOOK_OAUTH_ISSUER: give --token-url or set it to the authorization server's issuer",
     );
   }
   const badTokenUrl = checkHookUri(tokenUrl);
   if (badTokenUrl !== null) {
-    throw new ConfigError(`Cannot use --token-url "${tokenUrl}": ${badTokenUrl}`);
+    throw new ConfigError("--token-url", `Cannot use --token-url "${tokenUrl}": ${badTokenUrl}`);
   }
   const scope = options.scope ?? scopes.join(" ");
   if (scope.trim() === "") {
     throw new ConfigError(
+      "HOOK_OAUTH_SCOPES",
       "Cannot read HOOK_OAUTH_SCOPES: give --scope or set it to the custom scope the hook uses",
     );
   }
@@ -230,6 +235,7 @@ function oauthAuth(env: RegisterEnv, options: OAuthOptions): HookRegistration["a
   const missing = scopes.filter((s) => !asked.includes(s));
   if (missing.length > 0) {
     throw new ConfigError(
+      "HOOK_OAUTH_SCOPES",
       `Cannot read HOOK_OAUTH_SCOPES: the service requires ${
         missing.join(" ")
       }, which --scope leaves out`,
@@ -242,6 +248,7 @@ function oauthAuth(env: RegisterEnv, options: OAuthOptions): HookRegistration["a
   const secret = env.HOOK_OAUTH_CLIENT_SECRET?.trim() ?? "";
   if (secret === "") {
     throw new ConfigError(
+      "HOOK_OAUTH_CLIENT_SECRET",
       "Cannot read HOOK_OAUTH_CLIENT_SECRET: client_secret_post needs the app's client secret " +
         "(or give --hook-key-id for private_key_jwt)",
     );

@@ -20,7 +20,7 @@
 
 import type { Logger } from "../log.ts";
 
-/** Limits and deadlines, in milliseconds; see the README's "Connections" settings. */
+/** Limits and deadlines, in milliseconds; see docs/configuration.md, "Connections". */
 export interface GuardLimits {
   /** Connections open at once; more are closed as soon as they are accepted. */
   readonly maxConnections: number;

@@ -31,7 +31,9 @@ function recordingLog(): Logger & { lines: string[] } {
 Deno.test("refusalRecorder() warns of the first refusal of a kind at once and writes the minute's count on flush", async () => {
   const written: RejectionRecord[] = [];
   const log = recordingLog();
-  const recorder = refusalRecorder({ recordRejection: async (r) => void written.push(r) }, log);
+  const recorder = refusalRecorder({
+    recordRejection: (r) => Promise.resolve(void written.push(r)),
+  }, log);
   for (let i = 0; i < 3; i++) recorder.count(refusal("Missing Authorization header"));
   assert.equal(log.lines.length, 1);
   assert.match(

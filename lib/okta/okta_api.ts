@@ -30,34 +30,50 @@ const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 export function parseOktaEnv(env: OktaEnv): OktaTarget {
   const text = env.OKTA_ORG_URL?.trim() ?? "";
   if (text === "") {
-    throw new ConfigError("Cannot read OKTA_ORG_URL: it must be set, e.g. https://acme.okta.com");
+    throw new ConfigError(
+      "OKTA_ORG_URL",
+      "Cannot read OKTA_ORG_URL: it must be set, e.g. https://acme.okta.com",
+    );
   }
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ConfigError(`Cannot read OKTA_ORG_URL: "${text}" is not a URL`);
+    throw new ConfigError("OKTA_ORG_URL", `Cannot read OKTA_ORG_URL: "${text}" is not a URL`);
   }
   const isLoopback = LOOPBACK_HOSTS.has(url.hostname);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback)) {
-    throw new ConfigError(`Cannot read OKTA_ORG_URL: "${text}" does not start with https://`);
+    throw new ConfigError(
+      "OKTA_ORG_URL",
+      `Cannot read OKTA_ORG_URL: "${text}" does not start with https://`,
+    );
   }
   if (url.username !== "" || url.password !== "") {
-    throw new ConfigError("Cannot read OKTA_ORG_URL: it must not hold a user name or password");
+    throw new ConfigError(
+      "OKTA_ORG_URL",
+      "Cannot read OKTA_ORG_URL: it must not hold a user name or password",
+    );
   }
   if (url.pathname !== "/" || url.search !== "" || url.hash !== "") {
     throw new ConfigError(
+      "OKTA_ORG_URL",
       `Cannot read OKTA_ORG_URL: "${text}" has a path; give the org's address only, e.g. ${url.origin}`,
     );
   }
   // Tokens are often pasted together with their scheme.
   const token = (env.OKTA_API_TOKEN ?? "").trim().replace(/^SSWS\s+/i, "");
   if (token === "") {
-    throw new ConfigError("Cannot read OKTA_API_TOKEN: it must be set to an Okta API token");
+    throw new ConfigError(
+      "OKTA_API_TOKEN",
+      "Cannot read OKTA_API_TOKEN: it must be set to an Okta API token",
+    );
   }
   if ([...token].some((c) => /\s/.test(c) || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
     // Never echo the value: it is a credential.
-    throw new ConfigError("Cannot read OKTA_API_TOKEN: it holds a space or control character");
+    throw new ConfigError(
+      "OKTA_API_TOKEN",
+      "Cannot read OKTA_API_TOKEN: it holds a space or control character",
+    );
   }
   return { orgUrl: new URL(url.origin), token };
 }
