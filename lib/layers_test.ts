@@ -102,3 +102,16 @@ Deno.test("decision/ is the rule alone: no database, no HTTP, no module state", 
   }
   assert.deepEqual(found, []);
 });
+
+Deno.test("SQL lives in store/ only", async () => {
+  const statement =
+    /\b(INSERT INTO|DELETE FROM|CREATE (TEMP )?(TABLE|VIEW|INDEX)|SELECT [^`"\n]* FROM|UPDATE \w+ SET)\b|\.prepare\(|\bsql`/;
+  const found: string[] = [];
+  for (const path of await modules()) {
+    if (layerOf(path) === "store") continue;
+    const text = await Deno.readTextFile(path);
+    const match = statement.exec(text);
+    if (match) found.push(`${relative(LIB, path)}: ${match[0]}`);
+  }
+  assert.deepEqual(found, []);
+});

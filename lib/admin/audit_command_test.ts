@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { parseSince, runAudit } from "./audit_command.ts";
+import { runAudit } from "./audit_command.ts";
+import { parseSince } from "./audit_shared.ts";
 import { openDatabase } from "../store/database.ts";
 import { addAuditRows, AUDIT_ROWS } from "../../tests/_audit_rows.ts";
 import { runTask } from "../../tests/_run_task.ts";

@@ -42,6 +42,11 @@ export function dbPathOf(env: { readonly DB_PATH?: string | undefined }): string
   return env.DB_PATH?.trim() || DEFAULT_DB_PATH;
 }
 
+/** `DATABASE_URL`, trimmed, or `null` when unset or blank: the SQLite file is used then. */
+export function databaseUrlOf(env: { readonly DATABASE_URL?: string | undefined }): string | null {
+  return env.DATABASE_URL?.trim() || null;
+}
+
 /**
  * The one-line error for an argument `node:util` parseArgs (or our own checks) refused, with a
  * pointer to `--help`. parseArgs's unknown-option message goes on about positionals; cut it.

@@ -7,7 +7,7 @@ import { stringify } from "csv-stringify/sync";
 import { createReadStream } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, DATA_DIR, parseConfig, redactedUrl } from "../config.ts";
-import { copyLoginIndex, copyLoginIndexFromPostgres, IndexCopyError } from "./index_copy.ts";
+import { copyLoginIndex, copyLoginIndexFromPostgres, IndexCopyError } from "../store/index_copy.ts";
 import { type CommandIo, errorMessage, EXIT_USAGE, PROCESS_IO, usageError } from "./cli.ts";
 import {
   type PlanRow,

@@ -6,17 +6,16 @@ import { createReadStream } from "node:fs";
 import { parseArgs } from "node:util";
 import { DATA_DIR, redactedUrl } from "../config.ts";
 import { messageOf } from "../log.ts";
-import { type CommandIo, dbPathOf, EXIT_USAGE, PROCESS_IO, usageError } from "./cli.ts";
-import { openDatabase } from "../store/database.ts";
 import {
-  SeedFormatError,
-  seedLogins,
-  seedLoginsPg,
-  type SeedOptions,
-  type SeedReport,
-} from "./seed_logins.ts";
-import { openPgQueryable } from "../store/queryable.ts";
-import type { Readable } from "node:stream";
+  type CommandIo,
+  databaseUrlOf,
+  dbPathOf,
+  EXIT_USAGE,
+  PROCESS_IO,
+  usageError,
+} from "./cli.ts";
+import { SeedFormatError, seedLogins } from "./seed_logins.ts";
+import { type OpenedQueryable, openQueryable } from "../store/queryable.ts";
 
 const USAGE = `Usage: deno task seed FILE.csv
 
@@ -62,29 +61,19 @@ export async function runSeed(
     return EXIT_USAGE;
   }
 
-  const dbPath = dbPathOf(env);
-  const databaseUrl = env.DATABASE_URL?.trim() ? env.DATABASE_URL.trim() : null;
-  const where = databaseUrl === null ? dbPath : redactedUrl(databaseUrl);
-  let seed: (input: Readable, options: SeedOptions) => Promise<SeedReport>;
-  let close: () => Promise<void>;
+  const target = { dbPath: dbPathOf(env), databaseUrl: databaseUrlOf(env) };
+  const where = target.databaseUrl === null ? target.dbPath : redactedUrl(target.databaseUrl);
+  let opened: OpenedQueryable;
   try {
     await Deno.stat(file);
-    if (databaseUrl === null) {
-      const db = openDatabase(dbPath);
-      seed = (input, options) => seedLogins(db, input, options);
-      close = () => Promise.resolve(db.close());
-    } else {
-      const opened = await openPgQueryable(databaseUrl);
-      seed = (input, options) => seedLoginsPg(opened.sql, input, options);
-      close = opened.close;
-    }
+    opened = await openQueryable(target);
   } catch (error) {
     err(`Cannot seed from "${file}" into "${where}": ${messageOf(error)}`);
     return 1;
   }
   try {
     const started = performance.now();
-    const report = await seed(createReadStream(file), {
+    const report = await seedLogins(opened.seedSink, createReadStream(file), {
       at: io.now().toISOString(),
       onProgress: (rows) => err(`... ${rows} rows`),
     });
@@ -104,6 +93,6 @@ export async function runSeed(
     err(`Cannot seed from "${file}": ${what}${messageOf(error)}`);
     return 1;
   } finally {
-    await close();
+    await opened.close();
   }
 }

@@ -5,13 +5,10 @@
  */
 
 import { parse } from "csv-parse";
-import type { DatabaseSync } from "node:sqlite";
 import type { Readable } from "node:stream";
 import { crlfToLf } from "./csv.ts";
 import { loginKey } from "../decision/fold_name.ts";
-import { LoginIndex } from "../store/sqlite_login_index.ts";
-import { inTransaction } from "../store/database.ts";
-import type postgres from "postgres";
+import type { SeedEntry, SeedSink } from "../store/seed_store.ts";
 
 /** Header names accepted for the login column, in order of preference (case-insensitive). */
 export const LOGIN_COLUMNS = ["login", "username"] as const;
@@ -49,68 +46,12 @@ export class SeedFormatError extends Error {
  */
 const BATCH_ROWS = 100_000;
 
-const BATCH_TABLE = "seed_batch";
-
 /**
- * Reads CSV from `input` and adds every login to the index of `db` (held by no owner, strategy
+ * Reads CSV from `input` and gives every login to `sink` in batches (held by no owner, strategy
  * `seed`). Quoted fields, a byte-order mark and CRLF line ends are handled by csv-parse.
  */
 export async function seedLogins(
-  db: DatabaseSync,
-  input: Readable,
-  options: SeedOptions,
-): Promise<SeedReport> {
-  const index = new LoginIndex(db);
-  const read = readLogins(input);
-  let rows = 0;
-  let added = 0;
-  const bad: BadRow[] = [];
-  // Each batch goes first into a temporary table, in file order (appending is cheap, and no
-  // JS string outlives its row), then into the index sorted by key, so the B-trees are filled
-  // from left to right. Of two rows with one key, the earlier in the file is kept, as before.
-  db.exec(
-    `CREATE TEMP TABLE IF NOT EXISTS ${BATCH_TABLE} (login_key TEXT NOT NULL, login TEXT NOT NULL)`,
-  );
-  const stage = db.prepare(`INSERT INTO ${BATCH_TABLE} (login_key, login) VALUES (?, ?)`);
-  const clear = db.prepare(`DELETE FROM ${BATCH_TABLE}`);
-  const records = read.records;
-  // One transaction per batch: its rows are staged, then moved into the index in key order.
-  const batch = async (): Promise<boolean> => {
-    for (let staged = 0; staged < BATCH_ROWS;) {
-      const next = await records.next();
-      if (next.done) return false;
-      rows++;
-      const login = next.value;
-      if (typeof login === "number") {
-        bad.push({ line: -login, reason: `Empty ${read.column()}` });
-        continue;
-      }
-      stage.run(loginKey(login), login);
-      staged++;
-    }
-    return true;
-  };
-  try {
-    for (let more = true; more;) {
-      more = await inTransaction(db, async () => {
-        const full = await batch();
-        added += index.reserveSeededFrom(BATCH_TABLE, options.at);
-        clear.run();
-        return full;
-      }, "DEFERRED");
-      if (more) options.onProgress?.(rows);
-    }
-  } finally {
-    db.exec(`DROP TABLE IF EXISTS temp.${BATCH_TABLE}`);
-  }
-  const column = read.column();
-  if (column === "") throw new SeedFormatError("The file is empty: expected a header row");
-  return { column, rows, added, alreadyPresent: rows - added - bad.length, bad };
-}
-
-/** {@link seedLogins} into PostgreSQL: one statement per batch, the batch sorted there. */
-export async function seedLoginsPg(
-  sql: postgres.Sql,
+  sink: SeedSink,
   input: Readable,
   options: SeedOptions,
 ): Promise<SeedReport> {
@@ -119,9 +60,8 @@ export async function seedLoginsPg(
   let added = 0;
   const bad: BadRow[] = [];
   for (let more = true; more;) {
-    const keys: string[] = [];
-    const logins: string[] = [];
-    while (keys.length < BATCH_ROWS) {
+    const batch: SeedEntry[] = [];
+    while (batch.length < BATCH_ROWS) {
       const next = await read.records.next();
       if (next.done) {
         more = false;
@@ -132,20 +72,9 @@ export async function seedLoginsPg(
         bad.push({ line: -next.value, reason: `Empty ${read.column()}` });
         continue;
       }
-      keys.push(loginKey(next.value));
-      logins.push(next.value);
+      batch.push([loginKey(next.value), next.value]);
     }
-    if (keys.length > 0) {
-      // In key order, and of two rows with one key the earlier in the file, as on SQLite.
-      const done = await sql`INSERT INTO logins
-          (login_key, login, owner, requested_key, strategy, source, event_id, created_at)
-        SELECT e->>0, e->>1, NULL, NULL, 'seed', 'seed', NULL, ${options.at}
-        FROM jsonb_array_elements(${sql.json(keys.map((k, i) => [k, logins[i]!]))}::jsonb)
-             WITH ORDINALITY AS t(e, n)
-        ORDER BY (e->>0) COLLATE "C", n
-        ON CONFLICT (login_key) DO NOTHING`;
-      added += done.count;
-    }
+    if (batch.length > 0) added += await sink.add(batch, options.at);
     if (more) options.onProgress?.(rows);
   }
   const column = read.column();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { LoginIndex } from "../store/sqlite_login_index.ts";
+import { sqliteSeedSink } from "../store/seed_store.ts";
 import { SeedFormatError, seedLogins } from "./seed_logins.ts";
 import { withDatabase } from "../../tests/_test_utils.ts";
 
@@ -13,7 +14,7 @@ function csv(text: string): Readable {
 Deno.test("seedLogins() reserves every login of Okta's export for no one, keeping the first of one key", async () => {
   await withDatabase("seed-logins-", async (db) => {
     const report = await seedLogins(
-      db,
+      sqliteSeedSink(db),
       csv(
         '\uFEFFUsername,Email\r\nZoë.Darcy@x.com,a\r\n"zoe.darcy@X.com",b\r\n,c\r\nann@x.com,d\r\n',
       ),
@@ -45,16 +46,21 @@ Deno.test("seedLogins() reserves every login of Okta's export for no one, keepin
 
 Deno.test("seedLogins() run again adds nothing", async () => {
   await withDatabase("seed-logins-", async (db) => {
-    await seedLogins(db, csv("login\na@x.com\nb@x.com\n"), { at: AT });
-    const again = await seedLogins(db, csv("login\na@x.com\nb@x.com\n"), { at: AT });
+    await seedLogins(sqliteSeedSink(db), csv("login\na@x.com\nb@x.com\n"), { at: AT });
+    const again = await seedLogins(sqliteSeedSink(db), csv("login\na@x.com\nb@x.com\n"), {
+      at: AT,
+    });
     assert.deepEqual([again.added, again.alreadyPresent], [0, 2]);
   });
 });
 
 Deno.test("seedLogins() refuses a header without a login column and an empty file, loading nothing", async () => {
   await withDatabase("seed-logins-", async (db) => {
-    await assert.rejects(seedLogins(db, csv("email\na@x.com\n"), { at: AT }), SeedFormatError);
-    await assert.rejects(seedLogins(db, csv(""), { at: AT }), /The file is empty/);
+    await assert.rejects(
+      seedLogins(sqliteSeedSink(db), csv("email\na@x.com\n"), { at: AT }),
+      SeedFormatError,
+    );
+    await assert.rejects(seedLogins(sqliteSeedSink(db), csv(""), { at: AT }), /The file is empty/);
     assert.deepEqual({ ...db.prepare("SELECT count(*) AS n FROM logins").get() }, { n: 0 });
   });
 });

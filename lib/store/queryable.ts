@@ -4,11 +4,13 @@
  * understand: counts are `CAST(... AS INTEGER)`, since PostgreSQL counts in bigint.
  */
 
-import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type postgres from "postgres";
 import { connectPostgres, migratePostgres } from "./postgres.ts";
 import { inTransaction, openDatabase, truncateWal } from "./database.ts";
 import { redactedUrl } from "../config.ts";
+import { messageOf } from "../log.ts";
+import { pgSeedSink, type SeedSink, sqliteSeedSink } from "./seed_store.ts";
 
 /** A value bound to a placeholder. */
 export type SqlValue = string | number | null;
@@ -94,6 +96,8 @@ function numbered(text: string): string {
 /** A command's database: the SQLite file at `dbPath`, or PostgreSQL at `databaseUrl`. */
 export interface OpenedQueryable {
   readonly q: Queryable;
+  /** Where `seed` puts logins, on the same connection. */
+  readonly seedSink: SeedSink;
   /** Where it is, fit to print (no password). */
   readonly where: string;
   close(): Promise<void>;
@@ -104,13 +108,84 @@ export async function openQueryable(
   target: { readonly dbPath: string; readonly databaseUrl: string | null },
 ): Promise<OpenedQueryable> {
   if (target.databaseUrl !== null) {
-    const { q, close } = await openPgQueryable(target.databaseUrl);
-    return { q, close, where: redactedUrl(target.databaseUrl) };
+    const { q, sql, close } = await openPgQueryable(target.databaseUrl);
+    return { q, close, seedSink: pgSeedSink(sql), where: redactedUrl(target.databaseUrl) };
   }
   const db = openDatabase(target.dbPath);
   return {
     q: sqliteQueryable(db),
+    seedSink: sqliteSeedSink(db),
     where: target.dbPath,
+    close: () => Promise.resolve(db.close()),
+  };
+}
+
+/**
+ * The audit cannot be opened (`stage` open) or read (`stage` read: no audit tables, or a failed
+ * query), at `where`; the cause is the runtime's error, or `reason` says why in words.
+ */
+export class AuditOpenError extends Error {
+  override name = "AuditOpenError";
+  readonly stage: "open" | "read";
+  readonly where: string;
+  readonly reason: string | null;
+
+  constructor(stage: "open" | "read", where: string, reason: string | null, cause?: unknown) {
+    super(`Cannot ${stage} ${where}: ${reason ?? messageOf(cause)}`, { cause });
+    this.stage = stage;
+    this.where = where;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Opens the audit as it is, creating nothing: the SQLite file (read-only unless `mode` is
+ * `write`; it must exist and hold the audit tables), or PostgreSQL. Throws an
+ * {@link AuditOpenError} saying what could not be opened and why.
+ */
+export async function openAudit(
+  target: { readonly dbPath: string; readonly databaseUrl: string | null },
+  mode: "read" | "write",
+): Promise<OpenedQueryable> {
+  if (target.databaseUrl !== null) {
+    const where = redactedUrl(target.databaseUrl);
+    try {
+      const { q, sql, close } = await openPgQueryable(target.databaseUrl);
+      return { q, close, where, seedSink: pgSeedSink(sql) };
+    } catch (error) {
+      throw new AuditOpenError("open", where, null, error);
+    }
+  }
+  const path = target.dbPath;
+  const where = `"${path}"`;
+  let db: DatabaseSync;
+  try {
+    if (!Deno.statSync(path).isFile) throw new TypeError("not a file");
+    if (mode === "write") db = openDatabase(path);
+    else {
+      db = new DatabaseSync(path, { readOnly: true });
+      db.exec("PRAGMA busy_timeout = 5000");
+    }
+  } catch (error) {
+    throw new AuditOpenError("open", where, null, error);
+  }
+  let tables: number;
+  try {
+    tables = (db.prepare(
+      "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('decisions', 'rejections')",
+    ).get() as { n: number }).n;
+  } catch (error) {
+    db.close();
+    throw new AuditOpenError("read", where, null, error);
+  }
+  if (tables !== 2) {
+    db.close();
+    throw new AuditOpenError("read", where, "it holds no audit tables");
+  }
+  return {
+    q: sqliteQueryable(db),
+    where,
+    seedSink: sqliteSeedSink(db),
     close: () => Promise.resolve(db.close()),
   };
 }

@@ -4,8 +4,8 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { inTransaction, openDatabase } from "../store/database.ts";
-import { connectPostgres } from "../store/postgres.ts";
+import { inTransaction, openDatabase } from "./database.ts";
+import { connectPostgres } from "./postgres.ts";
 import { redactedUrl } from "../config.ts";
 
 /** The copy, open; {@link IndexCopy.remove} closes and deletes it. */

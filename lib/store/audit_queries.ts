@@ -5,7 +5,7 @@
  */
 
 import type { DecisionRecord } from "../decision/records.ts";
-import type { Queryable } from "../store/queryable.ts";
+import type { Queryable } from "./queryable.ts";
 
 /** The outcomes a decision can have. */
 export const OUTCOMES = ["unchanged", "resolved", "unresolved", "skipped"] as const;

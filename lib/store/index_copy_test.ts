@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { copyLoginIndex, IndexCopyError } from "./index_copy.ts";
-import { LoginIndex } from "../store/sqlite_login_index.ts";
+import { LoginIndex } from "./sqlite_login_index.ts";
 import { reservation, withDatabase, withTempDir } from "../../tests/_test_utils.ts";
 
 Deno.test("copyLoginIndex() copies logins and counters, leaves the live file byte-identical and deletes the copy", async () => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { countRejections, listDecisions, pruneAudit, summarizeJobs } from "./audit_queries.ts";
-import { openDatabase } from "../store/database.ts";
-import { insertRejection, pgPort } from "../store/postgres.ts";
-import { openPgQueryable, type Queryable, sqliteQueryable } from "../store/queryable.ts";
+import { openDatabase } from "./database.ts";
+import { insertRejection, pgPort } from "./postgres.ts";
+import { openPgQueryable, type Queryable, sqliteQueryable } from "./queryable.ts";
 import { addAuditRows, auditRecords } from "../../tests/_audit_rows.ts";
 import { makeTempDir } from "../../tests/_test_utils.ts";
 import { withPostgresDatabase } from "../../tests/_postgres.ts";

@@ -1,0 +1,178 @@
+/** `deno task audit summary`: what each import job did, and what needs a person first. */
+
+import { parseArgs } from "node:util";
+import { EXIT_USAGE, usageError } from "./cli.ts";
+import {
+  countRejections,
+  type InactiveHolderDecision,
+  inactiveHolders,
+  type JobSummary,
+  ownerFallbacks,
+  releaseCounts,
+  summarizeJobs,
+} from "../store/audit_queries.ts";
+import {
+  type Context,
+  exportRows,
+  format,
+  nonEmpty,
+  plural,
+  positiveInteger,
+  printable,
+  USAGE,
+  withDatabase,
+} from "./audit_shared.ts";
+
+/** Runs `audit summary ARGS`; resolves to the exit code. */
+export function runSummary(args: string[], ctx: Context): number | Promise<number> {
+  let options;
+  try {
+    const { values } = parseArgs({
+      args,
+      options: {
+        job: { type: "string" },
+        limit: { type: "string", default: "10" },
+        format: { type: "string", default: "table" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (values.help) {
+      ctx.terminal.out(USAGE);
+      return 0;
+    }
+    options = {
+      jobId: nonEmpty(values.job, "--job"),
+      limit: positiveInteger(values.limit, "--limit"),
+      format: format(values.format),
+    };
+  } catch (error) {
+    ctx.terminal.err(usageError(error));
+    return EXIT_USAGE;
+  }
+  return withDatabase(ctx, "read", async (db) => {
+    const jobs = await summarizeJobs(db, { jobId: options.jobId, limit: options.limit });
+    if (options.format !== "table") {
+      ctx.terminal.out(exportRows(jobs, options.format));
+      return 0;
+    }
+    const rejections = options.jobId === undefined ? await countRejections(db) : [];
+    if (options.jobId === undefined) {
+      const fallbacks = await ownerFallbacks(db);
+      if (fallbacks.event > 0) {
+        ctx.terminal.out(
+          `Warning: ${plural(fallbacks.event, "decision")} had no OWNER_ATTRIBUTE value and no ` +
+            "app user id: a later import cannot recognise those people and may give them other " +
+            "logins. Set OWNER_ATTRIBUTE to the app's unique id attribute (e.g. employeeId).",
+        );
+      }
+    }
+    const attention = options.jobId === undefined
+      ? { inactive: await inactiveHolders(db, INACTIVE_SHOWN), releases: await releaseCounts(db) }
+      : undefined;
+    for (const line of summaryText(jobs, rejections, options.jobId, attention)) {
+      ctx.terminal.out(line);
+    }
+    return 0;
+  });
+}
+
+/**
+ * The summary as lines: what needs a person first (refused requests: a wrong secret switches the
+ * hook off for a whole import; unresolved decisions), then one block per job.
+ */
+export function summaryText(
+  jobs: readonly JobSummary[],
+  rejections: readonly { status: number; rejections: number; last_at: string }[],
+  jobId?: string,
+  attention?: Attention,
+): string[] {
+  const lines: string[] = [];
+  if (jobId === undefined) {
+    const total = rejections.reduce((sum, r) => sum + r.rejections, 0);
+    if (total === 0) lines.push("Refused requests: none");
+    else {
+      const last = rejections.map((r) => r.last_at).sort().at(-1);
+      const each = rejections.map((r) => `${r.rejections} with ${r.status}`).join(", ");
+      lines.push(`Refused requests: ${total} (${each}), last ${last}`);
+      if (rejections.some((r) => r.status === 401 || r.status === 403)) {
+        lines.push(
+          "  Refused for their credentials: if these came from Okta, its hook secret or header " +
+            "does not match HOOK_AUTH_SECRET / HOOK_AUTH_HEADER, and Okta imported those users " +
+            "without de-duplication",
+        );
+      }
+    }
+    const unresolved = jobs.reduce((sum, job) => sum + job.unresolved, 0);
+    if (unresolved > 0) {
+      lines.push(
+        `Unresolved: ${plural(unresolved, "decision")} ${
+          unresolved === 1 ? "needs" : "need"
+        } a person ` +
+          "(deno task audit list --outcome unresolved)",
+      );
+    }
+    if (attention !== undefined) lines.push(...attentionLines(attention));
+    if (jobs.length > 0) lines.push("");
+  }
+  if (jobs.length === 0) {
+    lines.push(jobId === undefined ? "No decisions recorded" : `No decisions for job "${jobId}"`);
+  }
+  jobs.forEach((job, i) => {
+    if (i > 0) lines.push("");
+    const app = job.app_ids === null ? "" : ` (app ${job.app_ids})`;
+    lines.push(`Job ${job.job_id ?? "(none)"}${app}`);
+    lines.push(`  first ${job.first_at}, last ${job.last_at}`);
+    lines.push(
+      `  ${
+        plural(job.decisions, "decision")
+      }: ${job.unchanged} unchanged, ${job.resolved} resolved, ` +
+        `${job.unresolved} unresolved, ${job.skipped} skipped`,
+    );
+    if (job.resolved > 0) {
+      const reused = job.reused > 0 ? `; ${job.reused} reused an earlier decision` : "";
+      lines.push(
+        `  resolved by middle_name ${job.middle_name}, middle_initial ${job.middle_initial}, ` +
+          `numeric_suffix ${job.numeric_suffix}${reused}`,
+      );
+    }
+  });
+  return lines;
+}
+
+/** Decisions with a deactivated holder listed by the summary (the count covers all). */
+const INACTIVE_SHOWN = 10;
+
+/** What else the summary puts before the jobs. */
+export interface Attention {
+  readonly inactive: { readonly rows: readonly InactiveHolderDecision[]; readonly total: number };
+  readonly releases: { readonly count: number; readonly last_at: string | null };
+}
+
+function attentionLines({ inactive, releases }: Attention): string[] {
+  const lines: string[] = [];
+  if (inactive.total > 0) {
+    lines.push(
+      `Conflicts with a deactivated or suspended account: ${plural(inactive.total, "decision")} ` +
+        "(often the same person returning: reactivating the old account may be better than a " +
+        "second identity)",
+    );
+    for (const d of inactive.rows) {
+      const given = d.final_login === null ? "unresolved" : `given ${printable(d.final_login)}`;
+      lines.push(
+        `  ${d.received_at}  ${printable(d.original_login ?? "-")} is held by ` +
+          `${d.holder_okta_user_id ?? "an Okta user"} (${d.holder_status}); ${given}`,
+      );
+    }
+    if (inactive.total > inactive.rows.length) {
+      lines.push(`  ... and ${inactive.total - inactive.rows.length} more`);
+    }
+  }
+  if (releases.count > 0) {
+    lines.push(
+      `Released reservations: ${plural(releases.count, "login")} Okta never confirmed ` +
+        `${releases.count === 1 ? "was" : "were"} released ` +
+        `(sync --release-unconfirmed-after), last ${releases.last_at}; see table releases`,
+    );
+  }
+  return lines;
+}
