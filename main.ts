@@ -10,14 +10,21 @@ import { CONSOLE, EXIT_USAGE, usageError } from "./lib/admin/cli.ts";
 import { startService } from "./lib/hook/service.ts";
 import { StartError } from "./lib/hook/start_errors.ts";
 import { parseArgs } from "node:util";
-import { runSeed, SEED_VARIABLES } from "./lib/admin/seed_command.ts";
-import { runSync, SYNC_VARIABLES } from "./lib/admin/sync_command.ts";
-import { REGISTER_VARIABLES, runRegister } from "./lib/admin/register_command.ts";
-import { PREVIEW_VARIABLES, runPreview } from "./lib/admin/preview_command.ts";
-import { AUDIT_VARIABLES, runAudit } from "./lib/admin/audit_command.ts";
+import { runSeed } from "./lib/admin/seed_command.ts";
+import { runSync } from "./lib/admin/sync_command.ts";
+import { runRegister } from "./lib/admin/register_command.ts";
+import { runPreview } from "./lib/admin/preview_command.ts";
+import { runAudit } from "./lib/admin/audit_command.ts";
+import {
+  AUDIT_VARIABLES,
+  PREVIEW_VARIABLES,
+  REGISTER_VARIABLES,
+  SEED_VARIABLES,
+  SYNC_VARIABLES,
+} from "./lib/commands.ts";
 
-/** Subcommands: each reads only the environment variables it names. */
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+/** Subcommands: each reads only the environment variables lib/commands.ts gives it. */
+export const RUNNERS: Record<string, (args: string[]) => Promise<number>> = {
   serve: (args) => serve(args),
   seed: (args) => runSeed(args, readEnv(SEED_VARIABLES)),
   sync: (args) => runSync(args, readEnv(SYNC_VARIABLES)),
@@ -29,9 +36,9 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
 /** Runs the command named by `args[0]` (default `serve`); resolves to the process exit code. */
 export async function main(args: string[]): Promise<number> {
   const [command = "serve", ...rest] = args;
-  const run = COMMANDS[command];
+  const run = RUNNERS[command];
   if (run === undefined) {
-    CONSOLE.err(`Unknown command "${command}": use one of ${Object.keys(COMMANDS).join(", ")}`);
+    CONSOLE.err(`Unknown command "${command}": use one of ${Object.keys(RUNNERS).join(", ")}`);
     return 2;
   }
   return await run(rest);

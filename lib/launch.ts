@@ -12,7 +12,9 @@
  */
 
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { CONFIG_VARIABLES, DEFAULT_DB_PATH } from "./config.ts";
+import { constants } from "node:os";
+import { DEFAULT_DB_PATH } from "./config.ts";
+import { COMMANDS, type CommandSpec, commandVariables } from "./commands.ts";
 
 /** The command line of the real process, and the settings it is given. */
 export interface Launch {
@@ -32,55 +34,8 @@ export interface Places {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Each command's environment variables: what it may read. */
-const VARIABLES: Record<string, readonly string[]> = {
-  serve: CONFIG_VARIABLES,
-  seed: ["DB_PATH", "DATABASE_URL"],
-  sync: ["OKTA_ORG_URL", "OKTA_API_TOKEN", "DB_PATH", "DATABASE_URL"],
-  register: [
-    "OKTA_ORG_URL",
-    "OKTA_API_TOKEN",
-    "HOOK_AUTH_SECRET",
-    "HOOK_AUTH_HEADER",
-    "HOOK_OAUTH_ISSUER",
-    "HOOK_OAUTH_SCOPES",
-    "HOOK_OAUTH_CLIENT_IDS",
-    "HOOK_OAUTH_CLIENT_SECRET",
-  ],
-  preview: [
-    "DB_PATH",
-    "DATABASE_URL",
-    "OWNER_ATTRIBUTE",
-    "MIDDLE_NAME_ATTRIBUTE",
-    "RESOLUTION_STRATEGIES",
-  ],
-  audit: ["DB_PATH", "DATABASE_URL"],
-};
-
-/** V8 heap settings per command (measured: see docs/performance.md). */
-const V8_FLAGS: Record<string, string> = {
-  serve: "--max-semi-space-size=2",
-  seed: "--max-old-space-size=96,--max-semi-space-size=2",
-};
-
-/** The commands that talk to the network. */
-const NETWORK = new Set(["serve", "sync", "register"]);
-
-/** Options of `preview` that take a value (the rest of its arguments are flags or the file). */
-const PREVIEW_VALUES = [
-  "id-column",
-  "login-column",
-  "middle-name-column",
-  "app-id",
-  "out",
-  "format",
-  "login-template",
-];
-
 /** The environment variables the launcher passes to `command`. */
-export function commandVariables(command: string): readonly string[] {
-  return VARIABLES[command] ?? [];
-}
+export { commandVariables } from "./commands.ts";
 
 /** `host:port` of a `postgres://` URL (5432 unless it says), or `null` when unset or unreadable. */
 function postgresHost(text: string | undefined): string | null {
@@ -98,7 +53,8 @@ function postgresHost(text: string | undefined): string | null {
  * (an unknown command gets none, and the real process says it is unknown).
  */
 export function launch(command: string, args: readonly string[], env: Env, places: Places): Launch {
-  const variables = VARIABLES[command] ?? [];
+  const spec = COMMANDS[command];
+  const variables = commandVariables(command);
   // The real process runs in the project: a relative path from elsewhere is made absolute (one
   // typed in the project stays as typed, and so do the messages that name it).
   const here = resolve(places.cwd) === resolve(places.project);
@@ -119,7 +75,7 @@ export function launch(command: string, args: readonly string[], env: Env, place
     if (settings.TLS_KEY_FILE) reads.push(granted(settings.TLS_KEY_FILE));
   }
   if (command === "register") reads.length = writes.length = 0;
-  const { file, out } = fileArguments(command, args);
+  const { file, out } = fileArguments(spec, args);
   const realArgs = [...args];
   if (file !== null) {
     reads.push(granted(file));
@@ -131,9 +87,9 @@ export function launch(command: string, args: readonly string[], env: Env, place
   }
   // With PostgreSQL: its host, and libpq's PG* variables the driver reads (PGPASSWORD, ...).
   const database = variables.includes("DATABASE_URL") ? postgresHost(env.DATABASE_URL) : null;
-  const net = NETWORK.has(command) ? ["--allow-net"] : database ? [`--allow-net=${database}`] : [];
+  const net = spec?.network ? ["--allow-net"] : database ? [`--allow-net=${database}`] : [];
   const flags = [
-    ...(V8_FLAGS[command] ? [`--v8-flags=${V8_FLAGS[command]}`] : []),
+    ...(spec?.v8Flags ? [`--v8-flags=${spec.v8Flags}`] : []),
     ...net,
     ...(reads.length > 0 ? [`--allow-read=${unique(reads).join(",")}`] : []),
     ...(writes.length > 0 ? [`--allow-write=${unique(writes).join(",")}`] : []),
@@ -148,12 +104,12 @@ export function launch(command: string, args: readonly string[], env: Env, place
   };
 }
 
-/** The file an admin command reads (seed, preview) and the file preview writes (`--out`). */
+/** The file a command reads (its first positional) and the file it writes (`--out`). */
 function fileArguments(
-  command: string,
+  spec: CommandSpec | undefined,
   args: readonly string[],
 ): { file: string | null; out: { value: string; index: number } | null } {
-  if (command !== "seed" && command !== "preview") return { file: null, out: null };
+  if (spec === undefined || !spec.readsFile) return { file: null, out: null };
   let file: string | null = null;
   let out: { value: string; index: number } | null = null;
   for (let i = 0; i < args.length; i++) {
@@ -164,11 +120,11 @@ function fileArguments(
       continue;
     }
     const [name, inline] = arg.replace(/^--?/, "").split("=", 2) as [string, string | undefined];
-    if (command !== "preview" || !PREVIEW_VALUES.includes(name)) continue;
+    if (spec.options[name]?.type !== "string") continue;
     const value = inline ?? args[i + 1];
     const index = inline === undefined ? i + 1 : i;
     if (inline === undefined) i++;
-    if (name === "out" && value !== undefined && value !== "-") out = { value, index };
+    if (name === spec.writesOption && value !== undefined && value !== "-") out = { value, index };
   }
   return { file, out };
 }
@@ -183,7 +139,7 @@ if (import.meta.main) {
   const project = dirname(dirname(new URL(import.meta.url).pathname));
   const places = { cwd: Deno.env.get("INIT_CWD") ?? Deno.cwd(), project };
   const env: Record<string, string | undefined> = {};
-  for (const name of VARIABLES[command] ?? []) env[name] = Deno.env.get(name);
+  for (const name of commandVariables(command)) env[name] = Deno.env.get(name);
   const line = launch(command, args, env, places);
   if (print) {
     Deno.stdout.writeSync(new TextEncoder().encode(`${JSON.stringify(line)}\n`));
@@ -208,12 +164,7 @@ if (import.meta.main) {
   Deno.exit(status.signal === null ? status.code : 128 + signalNumber(status.signal));
 }
 
+/** The signal's number, as a shell reports a process it ended (128 + n). */
 function signalNumber(signal: Deno.Signal): number {
-  const numbers: Partial<Record<Deno.Signal, number>> = {
-    SIGHUP: 1,
-    SIGINT: 2,
-    SIGKILL: 9,
-    SIGTERM: 15,
-  };
-  return numbers[signal] ?? 1;
+  return (constants.signals as Partial<Record<string, number>>)[signal] ?? 1;
 }

@@ -17,9 +17,6 @@ import { runSummary } from "./audit_summary.ts";
 import { runList } from "./audit_list.ts";
 import { runPrune } from "./audit_prune.ts";
 
-/** The environment variables the audit command reads. */
-export const AUDIT_VARIABLES = ["DB_PATH", "DATABASE_URL"] as const;
-
 /** The audit's environment, read by name. */
 export interface AuditEnv {
   readonly DB_PATH?: string;

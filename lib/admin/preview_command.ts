@@ -3,6 +3,7 @@
  * {@link previewImport}. The live database is only ever attached read-only.
  */
 
+import { PREVIEW_OPTIONS, PREVIEW_VARIABLES } from "../commands.ts";
 import { stringify } from "csv-stringify/sync";
 import { createReadStream } from "node:fs";
 import { parseArgs } from "node:util";
@@ -16,15 +17,6 @@ import {
   type PreviewReport,
   templateColumns,
 } from "./preview.ts";
-
-/** The environment variables the preview reads, as the service does. */
-export const PREVIEW_VARIABLES = [
-  "DB_PATH",
-  "DATABASE_URL",
-  "OWNER_ATTRIBUTE",
-  "MIDDLE_NAME_ATTRIBUTE",
-  "RESOLUTION_STRATEGIES",
-] as const;
 
 /** The preview's environment, read by name. */
 export type PreviewEnv = Partial<Record<typeof PREVIEW_VARIABLES[number], string>>;
@@ -186,16 +178,7 @@ export async function runPreview(
 function parseArguments(args: string[]): Arguments | "help" {
   const { values, positionals } = parseArgs({
     args,
-    options: {
-      "id-column": { type: "string", default: "employeeId" },
-      "login-column": { type: "string", default: "userName" },
-      "login-template": { type: "string" },
-      "middle-name-column": { type: "string", default: "middleName" },
-      "app-id": { type: "string" },
-      out: { type: "string" },
-      format: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+    options: PREVIEW_OPTIONS,
     allowPositionals: true,
   });
   if (values.help) return "help";

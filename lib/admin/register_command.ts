@@ -3,6 +3,7 @@
  * {@link registerHook}.
  */
 
+import { REGISTER_VARIABLES } from "../commands.ts";
 import { parseArgs } from "node:util";
 import { ConfigError, parseConfig } from "../config.ts";
 import { messageOf } from "../log.ts";
@@ -16,18 +17,6 @@ import {
   registerHook,
 } from "../okta/register_hook.ts";
 import { type CommandIo, EXIT_USAGE, PROCESS_IO, usageError, waitLine } from "./cli.ts";
-
-/** The environment variables the register command reads. */
-export const REGISTER_VARIABLES = [
-  "OKTA_ORG_URL",
-  "OKTA_API_TOKEN",
-  "HOOK_AUTH_SECRET",
-  "HOOK_AUTH_HEADER",
-  "HOOK_OAUTH_ISSUER",
-  "HOOK_OAUTH_SCOPES",
-  "HOOK_OAUTH_CLIENT_IDS",
-  "HOOK_OAUTH_CLIENT_SECRET",
-] as const;
 
 /** Raw values as read from the environment. */
 export type RegisterEnv =

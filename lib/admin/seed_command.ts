@@ -24,9 +24,6 @@ column, or "Username" as in Okta's user export; other columns are ignored. Safe 
 
 Environment: DB_PATH (default ${DATA_DIR}/import-hook.db), or DATABASE_URL for PostgreSQL`;
 
-/** The environment variables the seed command reads. */
-export const SEED_VARIABLES = ["DB_PATH", "DATABASE_URL"] as const;
-
 /** The seed's environment, read by name. */
 export interface SeedEnv {
   readonly DB_PATH?: string;

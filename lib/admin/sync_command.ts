@@ -19,14 +19,6 @@ import {
 } from "./cli.ts";
 import { syncLogins, type SyncProgress, type UnconfirmedReservation } from "../okta/sync_logins.ts";
 
-/** The environment variables the sync reads. */
-export const SYNC_VARIABLES = [
-  "OKTA_ORG_URL",
-  "OKTA_API_TOKEN",
-  "DB_PATH",
-  "DATABASE_URL",
-] as const;
-
 /** Raw values as read from the environment. */
 export type SyncEnv = OktaEnv & { readonly DB_PATH?: string; readonly DATABASE_URL?: string };
 

@@ -8,7 +8,7 @@ import type { RejectionRecord } from "../decision/records.ts";
 import type { AuthCheck } from "./auth.ts";
 import { CommitError } from "../store/commit_error.ts";
 import type { DecisionStore } from "../store/decision_store.ts";
-import { type AddressBlock, clientAddress } from "../addresses.ts";
+import { type AddressBlock, TrustedProxies } from "../addresses.ts";
 import type { Metrics } from "./metrics.ts";
 import { requestPath } from "./request_path.ts";
 import { readHookEvent, textProblem } from "../decision/hook_event.ts";
@@ -63,6 +63,7 @@ interface Context {
   readonly received: Date;
   /** Filled in by the route for the request's log line. */
   readonly fields: LogFields;
+  readonly proxies: TrustedProxies;
 }
 
 type Route = (ctx: Context, deps: HandlerDeps) => Promise<Response> | Response;
@@ -74,12 +75,21 @@ const ROUTES: Record<string, Partial<Record<string, Route>>> = {
 
 /** Builds the service's request handler. */
 export function createHandler(deps: HandlerDeps): Handler {
+  const proxies = new TrustedProxies(deps.trustedProxies ?? []);
   return async function handle(request, info) {
     const startedMs = deps.nowMs();
     const path = requestPath(request);
     // Logged and recorded cut short: the target and method are the client's to make long.
     const fields: LogFields = { method: cut(request.method), path: cut(path) };
-    const ctx: Context = { request, info, path, startedMs, received: deps.now(), fields };
+    const ctx: Context = {
+      request,
+      info,
+      path,
+      startedMs,
+      received: deps.now(),
+      fields,
+      proxies,
+    };
     let response: Response;
     try {
       response = await route(ctx, deps);
@@ -220,7 +230,7 @@ async function reject(
     receivedAt: ctx.received.toISOString(),
     status: reply.status,
     reason,
-    remoteAddr: remoteAddress(deps, ctx.request, ctx.info),
+    remoteAddr: remoteAddress(deps, ctx),
     method: cut(ctx.request.method),
     path: cut(ctx.path),
     eventId,
@@ -252,14 +262,11 @@ async function reject(
  * The client's address: the one behind the guard's connection when the request came through it,
  * else the socket's peer.
  */
-function remoteAddress(
-  deps: HandlerDeps,
-  request: Request,
-  info: Deno.ServeHandlerInfo,
-): string | null {
-  if (!("hostname" in info.remoteAddr)) return null;
-  const peer = deps.peerOf?.(info.remoteAddr) ?? info.remoteAddr.hostname;
-  return clientAddress(peer, request.headers.get("x-forwarded-for"), deps.trustedProxies ?? []);
+function remoteAddress(deps: HandlerDeps, ctx: Context): string | null {
+  const { remoteAddr } = ctx.info;
+  if (!("hostname" in remoteAddr)) return null;
+  const peer = deps.peerOf?.(remoteAddr) ?? remoteAddr.hostname;
+  return ctx.proxies.clientOf(peer, ctx.request.headers.get("x-forwarded-for"));
 }
 
 /** Longest method or path logged or recorded; longer ones are cut. */
