@@ -295,15 +295,7 @@ function oauth(env: RawEnv): OAuthConfig | null {
     }
     return null;
   }
-  let url: URL;
-  try {
-    url = new URL(issuer);
-  } catch {
-    throw new ConfigError(
-      "HOOK_OAUTH_ISSUER",
-      `Cannot read HOOK_OAUTH_ISSUER: "${issuer}" is not a URL`,
-    );
-  }
+  const url = urlSetting("HOOK_OAUTH_ISSUER", issuer, `"${issuer}" is not a URL`);
   const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
     throw new ConfigError(
@@ -363,19 +355,20 @@ function oauth(env: RawEnv): OAuthConfig | null {
   };
 }
 
+/** `text` as a URL, or a ConfigError naming `name` and saying `problem`. */
+function urlSetting(name: string, text: string, problem: string): URL {
+  try {
+    return new URL(text);
+  } catch {
+    throw new ConfigError(name, `Cannot read ${name}: ${problem}`);
+  }
+}
+
 function databaseUrl(env: RawEnv): string | null {
   const text = optional(env, "DATABASE_URL");
   if (text === undefined) return null;
   // Never echoed: it may hold a password.
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ConfigError(
-      "DATABASE_URL",
-      "Cannot read DATABASE_URL: it is not a URL (postgres://user@host/db)",
-    );
-  }
+  const url = urlSetting("DATABASE_URL", text, "it is not a URL (postgres://user@host/db)");
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
     throw new ConfigError(
       "DATABASE_URL",

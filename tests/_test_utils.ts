@@ -345,3 +345,22 @@ export async function runChecked(program: string, args: string[], input = ""): P
   assert.equal(output.code, 0, `${program} ${args.join(" ")}: ${stderr}`);
   return new TextDecoder().decode(output.stdout).trim();
 }
+
+/** A list that tests wait on: `reached(n)` resolves once `n` items were pushed, or fails late. */
+export class Arrivals<T> {
+  readonly items: T[] = [];
+  readonly #waiters: PromiseWithResolvers<void>[] = [];
+
+  push(item: T): void {
+    this.items.push(item);
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+  }
+
+  async reached(n: number, what: string, ms = 3000): Promise<void> {
+    while (this.items.length < n) {
+      const waiter = Promise.withResolvers<void>();
+      this.#waiters.push(waiter);
+      await withDeadline(waiter.promise, ms, `${what} ${n}`);
+    }
+  }
+}

@@ -2,30 +2,22 @@ import assert from "node:assert/strict";
 import { InternalServer } from "./internal_server.ts";
 import type { TlsPair } from "./dev_credentials.ts";
 import { silentLogger } from "../log.ts";
-import { withDeadline } from "../../tests/_test_utils.ts";
+import { Arrivals, withDeadline } from "../../tests/_test_utils.ts";
 
 /** Plain-HTTP servers on loopback, each answering with its generation; the test can end any. */
 function servers() {
-  const started: Deno.HttpServer<Deno.NetAddr>[] = [];
-  const next: PromiseWithResolvers<void>[] = [];
+  const started = new Arrivals<Deno.HttpServer<Deno.NetAddr>>();
   return {
-    started,
+    started: started.items,
     /** Resolves once `n` servers have been started. */
-    async count(n: number): Promise<void> {
-      while (started.length < n) {
-        const waiter = Promise.withResolvers<void>();
-        next.push(waiter);
-        await withDeadline(waiter.promise, 3000, `server ${n}`);
-      }
-    },
+    count: (n: number) => started.reached(n, "server"),
     start: (_tls: TlsPair | null) => {
-      const generation = started.length + 1;
+      const generation = started.items.length + 1;
       const server = Deno.serve(
         { hostname: "127.0.0.1", port: 0, onListen: () => {} },
         () => new Response(String(generation)),
       );
       started.push(server);
-      for (const waiter of next.splice(0)) waiter.resolve();
       return server;
     },
   };

@@ -3,19 +3,15 @@
  * class; where a library gives only text, one function reads it, with a test per message.
  */
 
-import { type Config, redactedUrl } from "../config.ts";
+import { type Config, ConfigError, redactedUrl } from "../config.ts";
 import { messageOf } from "../log.ts";
 
-/** The service cannot start: `setting` names what to fix, the message says why. */
-export class StartError extends Error {
+/**
+ * The service cannot start: `setting` names what to fix (an environment variable, or the data
+ * directory), the message says why. A {@link ConfigError} found only once the service tries.
+ */
+export class StartError extends ConfigError {
   override name = "StartError";
-  /** The environment variable (or directory) at fault. */
-  readonly setting: string;
-
-  constructor(setting: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.setting = setting;
-  }
 }
 
 /**

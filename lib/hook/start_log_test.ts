@@ -3,10 +3,8 @@ import { parseConfig } from "../config.ts";
 import { displayHost, listeningFields } from "./start_log.ts";
 
 Deno.test("displayHost() shows a wildcard as localhost and brackets IPv6", () => {
-  assert.equal(displayHost("0.0.0.0"), "localhost");
-  assert.equal(displayHost("::"), "localhost");
-  assert.equal(displayHost("::1"), "[::1]");
-  assert.equal(displayHost("127.0.0.1"), "127.0.0.1");
+  const shown = ["0.0.0.0", "::", "::1", "127.0.0.1"].map(displayHost);
+  assert.deepEqual(shown, ["localhost", "localhost", "[::1]", "127.0.0.1"]);
 });
 
 Deno.test("listeningFields() gives the URL and set-up, and never a secret or a password", () => {

@@ -3,7 +3,7 @@ import { CommitError } from "./commit_error.ts";
 import { CommitQueue, type ItemOutcome, type QueueSettings } from "./commit_queue.ts";
 import type { StoreItem } from "./worker_protocol.ts";
 import type { RejectionRecord } from "../decision/records.ts";
-import { withDeadline } from "../../tests/_test_utils.ts";
+import { Arrivals, withDeadline } from "../../tests/_test_utils.ts";
 
 const SETTINGS: QueueSettings = {
   groupCommitMax: 3,
@@ -41,30 +41,28 @@ function reasonOf(i: StoreItem): string {
 
 /** An engine whose groups the test settles by hand, in order. */
 function manualEngine() {
-  const groups: {
+  const groups = new Arrivals<{
     items: readonly StoreItem[];
     done: PromiseWithResolvers<readonly ItemOutcome[]>;
-  }[] = [];
-  const arrived: PromiseWithResolvers<void>[] = [];
+  }>();
   return {
-    groups,
+    groups: groups.items,
     /** Resolves once the engine has been sent its `n`th group (1-based). */
-    async sent(n: number): Promise<void> {
-      while (groups.length < n) {
-        const next = Promise.withResolvers<void>();
-        arrived.push(next);
-        await withDeadline(next.promise, 2000, `group ${n}`);
-      }
-    },
+    sent: (n: number) => groups.reached(n, "group", 2000),
     committer: {
       commit(items: readonly StoreItem[]): Promise<readonly ItemOutcome[]> {
         const done = Promise.withResolvers<readonly ItemOutcome[]>();
         groups.push({ items, done });
-        for (const waiter of arrived.splice(0)) waiter.resolve();
         return done.promise;
       },
     },
   };
+}
+
+/** A queue with `settings` over a manual engine. */
+function queueOver(settings: Partial<QueueSettings> = {}) {
+  const engine = manualEngine();
+  return { engine, queue: new CommitQueue(engine.committer, { ...SETTINGS, ...settings }) };
 }
 
 const ok = (items: readonly StoreItem[]): ItemOutcome[] =>
@@ -96,8 +94,7 @@ Deno.test("CommitQueue sends a lone item at once and forms the next group from w
 });
 
 Deno.test("CommitQueue with a window waits that long at an idle queue, then sends the company it got", async () => {
-  const engine = manualEngine();
-  const queue = new CommitQueue(engine.committer, { ...SETTINGS, groupCommitWindowMs: 30 });
+  const { engine, queue } = queueOver({ groupCommitWindowMs: 30 });
   const started = performance.now();
   const answers = [queue.submit(item("a")), queue.submit(item("b"))];
   assert.equal(engine.groups.length, 0);
@@ -109,8 +106,7 @@ Deno.test("CommitQueue with a window waits that long at an idle queue, then send
 });
 
 Deno.test("CommitQueue rejects every item of a group the engine could not commit, and goes on", async () => {
-  const engine = manualEngine();
-  const queue = new CommitQueue(engine.committer, SETTINGS);
+  const { engine, queue } = queueOver();
   const failed = queue.submit(item("a"));
   await engine.sent(1);
   const later = queue.submit(item("b"));
@@ -125,8 +121,7 @@ Deno.test("CommitQueue rejects every item of a group the engine could not commit
 });
 
 Deno.test("CommitQueue gives each item its own outcome: one item's error is not the group's", async () => {
-  const engine = manualEngine();
-  const queue = new CommitQueue(engine.committer, SETTINGS);
+  const { engine, queue } = queueOver();
   const a = queue.submit(item("a"));
   await engine.sent(1);
   engine.groups[0]!.done.resolve([{ ok: false, error: new Error("bad item") }]);
@@ -134,8 +129,7 @@ Deno.test("CommitQueue gives each item its own outcome: one item's error is not 
 });
 
 Deno.test("CommitQueue answers an item at its deadline, queued or committing, with a CommitError", async () => {
-  const engine = manualEngine();
-  const queue = new CommitQueue(engine.committer, { ...SETTINGS, answerDeadlineMs: 40 });
+  const { engine, queue } = queueOver({ answerDeadlineMs: 40 });
   const committing = queue.submit(item("a"));
   await engine.sent(1);
   const queued = queue.submit(item("b"));
@@ -149,8 +143,7 @@ Deno.test("CommitQueue answers an item at its deadline, queued or committing, wi
 });
 
 Deno.test("CommitQueue refuses, when it forms a group, an item too old to be answered in time", async () => {
-  const engine = manualEngine();
-  const queue = new CommitQueue(engine.committer, { ...SETTINGS, sendCutoffMs: 400 });
+  const { engine, queue } = queueOver({ sendCutoffMs: 400 });
   const fresh = queue.submit(item("fresh", 1));
   await engine.sent(1);
   const old = queue.submit(item("old", 500));
@@ -161,8 +154,7 @@ Deno.test("CommitQueue refuses, when it forms a group, an item too old to be ans
 });
 
 Deno.test("CommitQueue adds an item's time in the queue to its elapsedMs when it is sent", async () => {
-  const engine = manualEngine();
-  const queue = new CommitQueue(engine.committer, { ...SETTINGS, groupCommitWindowMs: 50 });
+  const { engine, queue } = queueOver({ groupCommitWindowMs: 50 });
   const answer = queue.submit(item("x", 10));
   await engine.sent(1);
   const sent = engine.groups[0]!.items[0]!;
@@ -173,8 +165,7 @@ Deno.test("CommitQueue adds an item's time in the queue to its elapsedMs when it
 });
 
 Deno.test("CommitQueue drain() settles what is queued, then refuses new items; fail() refuses all at once", async () => {
-  const engine = manualEngine();
-  const queue = new CommitQueue(engine.committer, SETTINGS);
+  const { engine, queue } = queueOver();
   const a = queue.submit(item("a"));
   await engine.sent(1);
   const b = queue.submit(item("b"));

@@ -3,6 +3,7 @@
  * schema up to date. The version lives in `PRAGMA user_version`.
  */
 
+import { LOGIN_CHANGES_VIEW } from "./views.ts";
 import { DatabaseSync } from "node:sqlite";
 import { loginKey } from "../decision/fold_name.ts";
 
@@ -93,11 +94,7 @@ const MIGRATIONS: readonly Migration[] = [
   FROM decisions
   GROUP BY job_id;
 
-  CREATE VIEW login_changes AS
-  SELECT received_at, job_id, app_id, external_id, original_login, final_login, outcome,
-         strategy, reused, reason, event_id
-  FROM decisions
-  WHERE outcome IN ('resolved', 'unresolved');
+${LOGIN_CHANGES_VIEW}
 
   CREATE VIEW rejections_by_day AS
   SELECT substr(received_at, 1, 10) AS day, status, count(*) AS rejections,

@@ -9,6 +9,7 @@
  * again (docs/architecture.md says why that is enough).
  */
 
+import { LOGIN_CHANGES_VIEW } from "./views.ts";
 import postgres from "postgres";
 import type { DecisionRecord, RejectionRecord, StoredDecision } from "../decision/records.ts";
 import { loginKey } from "../decision/fold_name.ts";
@@ -113,11 +114,7 @@ const MIGRATIONS: readonly string[] = [
   FROM decisions
   GROUP BY job_id;
 
-  CREATE VIEW login_changes AS
-  SELECT received_at, job_id, app_id, external_id, original_login, final_login, outcome,
-         strategy, reused, reason, event_id
-  FROM decisions
-  WHERE outcome IN ('resolved', 'unresolved');
+${LOGIN_CHANGES_VIEW}
 
   CREATE VIEW rejections_by_day AS
   SELECT substr(received_at, 1, 10) AS day, status, sum(count)::int AS rejections,
