@@ -4,6 +4,11 @@
  */
 
 import { type AddressBlock, parseBlock } from "./addresses.ts";
+import { ConfigError, optional, urlSetting } from "./config_error.ts";
+import { type OAuthConfig, parseOAuth } from "./oauth_config.ts";
+
+export { ConfigError } from "./config_error.ts";
+export type { OAuthConfig } from "./oauth_config.ts";
 
 /** Resolution strategies, in the order they may be tried. */
 export const STRATEGY_NAMES = ["middle_name", "middle_initial", "numeric_suffix"] as const;
@@ -97,20 +102,6 @@ export interface Config {
   };
 }
 
-/** How Okta's OAuth 2.0 access tokens are checked. */
-export interface OAuthConfig {
-  /** The authorization server's issuer, compared exactly with `iss`. */
-  readonly issuer: string;
-  /** The audience the tokens must carry in `aud`. */
-  readonly audience: string;
-  /** Scopes every token must carry (in `scp` or `scope`); none when empty. */
-  readonly scopes: readonly string[];
-  /** Allowed client ids (`cid` or `client_id`); any when empty. */
-  readonly clientIds: readonly string[];
-  /** Whether the header secret is accepted beside tokens, while switching over. */
-  readonly acceptSecret: boolean;
-}
-
 /** Default location of runtime files. */
 export const DATA_DIR = "data";
 
@@ -119,18 +110,6 @@ export const DEFAULT_DB_PATH = `${DATA_DIR}/import-hook.db`;
 
 /** Smallest accepted secret length: a short shared secret can be guessed. */
 export const MIN_SECRET_LENGTH = 16;
-
-/** A setting that cannot be used; the message names the variable. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-  /** The variable or argument at fault, as the message names it. */
-  readonly setting: string;
-
-  constructor(setting: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.setting = setting;
-  }
-}
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
@@ -155,7 +134,7 @@ export function parseConfig(env: RawEnv): Config {
       port: integer(env, "METRICS_PORT", 0, 0, 65535),
     },
     authSecrets: secrets(env),
-    oauth: oauth(env),
+    oauth: parseOAuth(env),
     authHeader: matching(env, "HOOK_AUTH_HEADER", "Authorization", HEADER_NAME, "a header name"),
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : null,
     dbPath: optional(env, "DB_PATH") ?? DEFAULT_DB_PATH,
@@ -217,11 +196,6 @@ function trustedProxies(env: RawEnv): AddressBlock[] {
   );
 }
 
-function optional(env: RawEnv, name: keyof RawEnv): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === "" ? undefined : value;
-}
-
 function integer(env: RawEnv, name: keyof RawEnv, fallback: number, min: number, max: number) {
   const text = optional(env, name);
   if (text === undefined) return fallback;
@@ -278,90 +252,6 @@ function secrets(env: RawEnv): string[] | null {
     }
   });
   return values;
-}
-
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/;
-const CLIENT_ID = /^[\x21-\x7e]{1,200}$/;
-
-function oauth(env: RawEnv): OAuthConfig | null {
-  const issuer = optional(env, "HOOK_OAUTH_ISSUER");
-  if (issuer === undefined) {
-    for (
-      const name of ["HOOK_OAUTH_AUDIENCE", "HOOK_OAUTH_SCOPES", "HOOK_OAUTH_CLIENT_IDS"] as const
-    ) {
-      if (optional(env, name) !== undefined) {
-        throw new ConfigError(name, `Cannot read ${name}: it needs HOOK_OAUTH_ISSUER to be set`);
-      }
-    }
-    return null;
-  }
-  const url = urlSetting("HOOK_OAUTH_ISSUER", issuer, `"${issuer}" is not a URL`);
-  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
-    throw new ConfigError(
-      "HOOK_OAUTH_ISSUER",
-      `Cannot read HOOK_OAUTH_ISSUER: "${issuer}" does not start with https://`,
-    );
-  }
-  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
-    throw new ConfigError(
-      "HOOK_OAUTH_ISSUER",
-      `Cannot read HOOK_OAUTH_ISSUER: "${issuer}" must be the issuer exactly, without credentials, query or fragment`,
-    );
-  }
-  const audience = optional(env, "HOOK_OAUTH_AUDIENCE");
-  if (audience === undefined) {
-    throw new ConfigError(
-      "HOOK_OAUTH_AUDIENCE",
-      "Cannot read HOOK_OAUTH_AUDIENCE: it must be set with HOOK_OAUTH_ISSUER (the default server's is api://default)",
-    );
-  }
-  const list = (name: keyof RawEnv, pattern: RegExp, what: string): string[] => {
-    const values = (optional(env, name) ?? "").split(/[\s,]+/).filter((v) => v !== "");
-    for (const value of values) {
-      if (!pattern.test(value)) {
-        throw new ConfigError(name, `Cannot read ${name}: "${value}" is not ${what}`);
-      }
-    }
-    return values;
-  };
-  const accept = optional(env, "HOOK_OAUTH_ACCEPT_SECRET")?.toLowerCase() ?? "no";
-  if (accept !== "yes" && accept !== "no") {
-    throw new ConfigError(
-      "HOOK_OAUTH_ACCEPT_SECRET",
-      `Cannot read HOOK_OAUTH_ACCEPT_SECRET: "${accept}" is not yes or no`,
-    );
-  }
-  const secretSet = optional(env, "HOOK_AUTH_SECRET") !== undefined;
-  if (accept === "yes" && !secretSet) {
-    throw new ConfigError(
-      "HOOK_OAUTH_ACCEPT_SECRET",
-      "Cannot read HOOK_OAUTH_ACCEPT_SECRET: yes accepts the header secret too, but HOOK_AUTH_SECRET is not set",
-    );
-  }
-  if (accept === "no" && secretSet) {
-    throw new ConfigError(
-      "HOOK_AUTH_SECRET",
-      "Cannot read HOOK_AUTH_SECRET: with HOOK_OAUTH_ISSUER set only tokens are accepted; " +
-        "set HOOK_OAUTH_ACCEPT_SECRET=yes to accept both while switching over, or unset it",
-    );
-  }
-  return {
-    issuer,
-    audience,
-    scopes: list("HOOK_OAUTH_SCOPES", SCOPE_TOKEN, "a scope"),
-    clientIds: list("HOOK_OAUTH_CLIENT_IDS", CLIENT_ID, "a client id"),
-    acceptSecret: accept === "yes",
-  };
-}
-
-/** `text` as a URL, or a ConfigError naming `name` and saying `problem`. */
-function urlSetting(name: string, text: string, problem: string): URL {
-  try {
-    return new URL(text);
-  } catch {
-    throw new ConfigError(name, `Cannot read ${name}: ${problem}`);
-  }
 }
 
 function databaseUrl(env: RawEnv): string | null {
