@@ -47,7 +47,7 @@ if (
   Deno.exit(2);
 }
 
-const ATTRIBUTES = { ownerAttribute: "employeeId", middleNameAttribute: "middleName" };
+const ATTRIBUTES = { ownerAttributes: ["employeeId"], middleNameAttribute: "middleName" };
 const bodies = loadBodies("loop");
 const events: HookEvent[] = [];
 for (let i = 0; i < count; i++) {

@@ -24,6 +24,7 @@ const unchanged: Decided = {
   outcome: "unchanged",
   strategy: null,
   replayed: false,
+  eventIdReused: false,
 };
 const handler = createHandler({
   checkAuth: createSecretCheck([secret], "authorization"),
@@ -32,7 +33,7 @@ const handler = createHandler({
     recordRejection: () => Promise.resolve(),
     health: () => Promise.resolve({ ok: true as const }),
   },
-  ownerAttribute: "employeeId",
+  ownerAttributes: ["employeeId"],
   middleNameAttribute: "middleName",
   log: createLogger(),
   now: () => new Date(),

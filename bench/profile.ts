@@ -58,7 +58,7 @@ async function timeSteps(requests: number): Promise<string> {
   const port = sqlitePort(new LoginIndex(db), new AuditLog(db));
   const checkAuth = createSecretCheck([SECRET], "Authorization");
   const log = createLogger({ write() {}, flush() {} });
-  const attributes = { ownerAttribute: "externalId", middleNameAttribute: "middleName" };
+  const attributes = { ownerAttributes: ["externalId"], middleNameAttribute: "middleName" };
   const passes: Record<string, number>[] = [];
   try {
     for (let pass = 0; pass < 6; pass++) {

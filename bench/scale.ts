@@ -29,7 +29,7 @@ import { fixed, makeBenchDir, median, readProc, table } from "./_bench_utils.ts"
 import { hookBody, seededRandom } from "./_okta_load.ts";
 import { makeLogins, runTask, SYLLABLES, writeCsv } from "./_logins.ts";
 
-const ATTRIBUTES = { ownerAttribute: "employeeId", middleNameAttribute: "middleName" };
+const ATTRIBUTES = { ownerAttributes: ["employeeId"], middleNameAttribute: "middleName" };
 const GROUP = 16;
 const PASSES = 5;
 

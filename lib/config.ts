@@ -76,7 +76,11 @@ export interface Config {
   /** PostgreSQL instead of SQLite (`DATABASE_URL`), or `null`. */
   readonly databaseUrl: string | null;
   /** App user profile attribute holding the user's unique id in the source app. */
-  readonly ownerAttribute: string;
+  /**
+   * App user profile attributes that may hold the user's unique id in the source, in order: the
+   * first one a request carries is the owner's id.
+   */
+  readonly ownerAttributes: readonly string[];
   /** App user profile attribute holding the middle name. */
   readonly middleNameAttribute: string;
   /** Strategies tried, in order, when a login is taken. */
@@ -139,7 +143,7 @@ export function parseConfig(env: RawEnv): Config {
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : null,
     dbPath: optional(env, "DB_PATH") ?? DEFAULT_DB_PATH,
     databaseUrl: databaseUrl(env),
-    ownerAttribute: matching(env, "OWNER_ATTRIBUTE", "employeeId", ATTRIBUTE_NAME, "an attribute"),
+    ownerAttributes: ownerAttributes(env),
     middleNameAttribute: matching(
       env,
       "MIDDLE_NAME_ATTRIBUTE",
@@ -279,6 +283,35 @@ export function redactedUrl(text: string): string {
   const url = new URL(text);
   if (url.password !== "") url.password = "***";
   return url.href;
+}
+
+/**
+ * The owner attributes tried when `OWNER_ATTRIBUTE` is not set: `employeeId` (HR sources, and
+ * this service's earlier default, so existing owners keep their keys), `externalId` (Okta's
+ * published import hook sample, and SCIM's id of a user in its source), `employeeNumber` (Okta's
+ * base user profile attribute for it).
+ */
+export const DEFAULT_OWNER_ATTRIBUTES = ["employeeId", "externalId", "employeeNumber"] as const;
+
+function ownerAttributes(env: RawEnv): string[] {
+  const text = optional(env, "OWNER_ATTRIBUTE");
+  if (text === undefined) return [...DEFAULT_OWNER_ATTRIBUTES];
+  const names = text.split(",").map((name) => name.trim()).filter((name) => name !== "");
+  for (const name of names) {
+    if (!ATTRIBUTE_NAME.test(name)) {
+      throw new ConfigError(
+        "OWNER_ATTRIBUTE",
+        `Cannot read OWNER_ATTRIBUTE: "${name}" is not an attribute`,
+      );
+    }
+  }
+  if (new Set(names).size !== names.length) {
+    throw new ConfigError(
+      "OWNER_ATTRIBUTE",
+      `Cannot read OWNER_ATTRIBUTE: "${text}" names an attribute twice`,
+    );
+  }
+  return names;
 }
 
 function strategies(env: RawEnv): StrategyName[] {

@@ -34,7 +34,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     tls: null,
     dbPath: "data/import-hook.db",
     databaseUrl: null,
-    ownerAttribute: "employeeId",
+    ownerAttributes: ["employeeId", "externalId", "employeeNumber"],
     middleNameAttribute: "middleName",
     strategies: ["middle_name", "middle_initial", "numeric_suffix"],
     groupCommitMax: 256,
@@ -90,7 +90,7 @@ Deno.test("parseConfig() reads every variable, trimmed", () => {
       tls: { certFile: "/etc/tls/cert.pem", keyFile: "/etc/tls/key.pem" },
       dbPath: "/var/lib/hook/hook.db",
       databaseUrl: null,
-      ownerAttribute: "employeeId",
+      ownerAttributes: ["employeeId"],
       middleNameAttribute: "custom.middle_name-2",
       strategies: ["numeric_suffix", "middle_name"],
       groupCommitMax: 10000,
@@ -177,7 +177,21 @@ Deno.test("parseConfig() refuses attribute names a profile cannot hold, naming t
     { MIDDLE_NAME_ATTRIBUTE: long },
     `Cannot read MIDDLE_NAME_ATTRIBUTE: "${long}" is not an attribute`,
   );
-  assert.equal(parseConfig({ OWNER_ATTRIBUTE: "a".repeat(100) }).ownerAttribute, "a".repeat(100));
+  assert.deepEqual(parseConfig({ OWNER_ATTRIBUTE: "a".repeat(100) }).ownerAttributes, [
+    "a".repeat(100),
+  ]);
+});
+
+Deno.test("parseConfig() reads OWNER_ATTRIBUTE as an ordered list, Okta's sample's externalId among the defaults", () => {
+  assert.deepEqual(parseConfig({}).ownerAttributes, ["employeeId", "externalId", "employeeNumber"]);
+  assert.deepEqual(parseConfig({ OWNER_ATTRIBUTE: " workerId , externalId " }).ownerAttributes, [
+    "workerId",
+    "externalId",
+  ]);
+  assertConfigError(
+    { OWNER_ATTRIBUTE: "externalId,externalId" },
+    'Cannot read OWNER_ATTRIBUTE: "externalId,externalId" names an attribute twice',
+  );
 });
 
 Deno.test("parseConfig() refuses unknown or repeated RESOLUTION_STRATEGIES", () => {

@@ -72,6 +72,7 @@ export function auditRecords(): {
       reason: row.outcome === "resolved" ? "Okta reported the login taken" : null,
       reply: { status: row.outcome === "resolved" ? 200 : 204, body: null },
       durationMs: 1.5,
+      inputs: JSON.stringify([row.eventId]),
     })),
     rejection: {
       receivedAt: "2025-11-01T00:59:00.000Z",

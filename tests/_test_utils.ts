@@ -79,6 +79,7 @@ export function hookEvent(fields: Partial<HookEvent> = {}): HookEvent {
     owner: JSON.stringify(["0oaApp", "externalId", "E1"]),
     externalId: "E1",
     ownerSource: "attribute",
+    ownerAttribute: "externalId",
     middleName: "Alexander",
     oktaUserId: null,
     ...fields,

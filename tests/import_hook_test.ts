@@ -190,15 +190,23 @@ Deno.test("POST /hooks/import replays the identical reply for a repeated eventId
     const request = fixture("02-login-conflict-middlename-in-appuser.json");
     const first = await server.post(request);
     const firstBody = await first.text();
-    // The retry carries a different middle name: the stored decision still wins.
-    request.data.appUser.profile.middleName = "Zed";
+    // Okta's retry is the same call: the stored decision is sent again, byte for byte.
     const second = await server.post(request);
     assert.equal(second.status, first.status);
     assert.equal(await second.text(), firstBody);
-    const counts = server.db().prepare(
-      "SELECT (SELECT count(*) FROM decisions) AS decisions, (SELECT count(*) FROM logins) AS logins",
-    ).get();
-    assert.deepEqual({ ...counts }, { decisions: 1, logins: 2 });
+    const count = () => ({
+      ...server.db().prepare(
+        "SELECT (SELECT count(*) FROM decisions) AS decisions, (SELECT count(*) FROM logins) AS logins",
+      ).get(),
+    });
+    assert.deepEqual(count(), { decisions: 1, logins: 2 });
+    // Under that eventId the same person with an edited body is decided on its own: they keep
+    // the login they were given, and nothing new is reserved.
+    request.data.appUser.profile.middleName = "Zed";
+    const edited = await server.post(request);
+    const editedBody = await edited.json();
+    assert.equal(editedBody.commands[0].value.login, "tobias.everett.whitfield@ridgeline.example");
+    assert.deepEqual(count(), { decisions: 2, logins: 2 });
   } finally {
     await server.close();
   }

@@ -31,8 +31,11 @@ export interface PreviewOptions {
   readonly middleNameColumn: string;
   /** The source app's id, part of every owner key. */
   readonly appId: string;
-  /** The service's OWNER_ATTRIBUTE: the id column reaches the hook under this name. */
-  readonly ownerAttribute: string;
+  /**
+   * The service's OWNER_ATTRIBUTE list: the id column reaches the hook under the first name, which
+   * the rule then reads first, as the service would.
+   */
+  readonly ownerAttributes: readonly string[];
   /** The service's MIDDLE_NAME_ATTRIBUTE: the middle name column reaches the hook under it. */
   readonly middleNameAttribute: string;
   readonly strategies: readonly StrategyName[];
@@ -244,14 +247,14 @@ export function hookRequest(
     | "loginTemplate"
     | "middleNameColumn"
     | "appId"
-    | "ownerAttribute"
+    | "ownerAttributes"
     | "middleNameAttribute"
   >,
 ): unknown {
   // The record is csv-parse's fresh object for this row: it becomes the profile as it is.
   const profile: Record<string, unknown> = record;
   const middleName = record[options.middleNameColumn] ?? null;
-  profile[options.ownerAttribute] = record[options.idColumn];
+  profile[options.ownerAttributes[0] ?? "employeeId"] = record[options.idColumn];
   profile[options.middleNameAttribute] = middleName;
   return {
     eventId: `preview-${line}`,

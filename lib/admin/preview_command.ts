@@ -142,7 +142,7 @@ export async function runPreview(
       loginTemplate: options.loginTemplate,
       middleNameColumn: options.middleNameColumn,
       appId: appId ?? DEFAULT_APP_ID,
-      ownerAttribute: config.ownerAttribute,
+      ownerAttributes: config.ownerAttributes,
       middleNameAttribute: config.middleNameAttribute,
       strategies: config.strategies,
       at: new Date().toISOString(),

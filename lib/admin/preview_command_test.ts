@@ -39,6 +39,7 @@ async function withLiveDatabase(
       reason: null,
       reply: { status: 204, body: null },
       durationMs: 1,
+      inputs: "[]",
     });
     db.close();
     await Deno.writeTextFile(`${dir}/users.csv`, USERS);

@@ -10,7 +10,7 @@ const OPTIONS: PreviewOptions = {
   loginColumn: "userName",
   middleNameColumn: "middleName",
   appId: "0oaCsvApp",
-  ownerAttribute: "externalId",
+  ownerAttributes: ["externalId"],
   middleNameAttribute: "middleName",
   strategies: ["middle_name", "middle_initial", "numeric_suffix"],
   at: "2026-03-02T08:00:00.000Z",
@@ -198,7 +198,7 @@ Deno.test("previewImport() reads the id under OWNER_ATTRIBUTE and middle name fr
         idColumn: "id",
         loginColumn: "login",
         middleNameColumn: "mn",
-        ownerAttribute: "employeeNumber",
+        ownerAttributes: ["employeeNumber"],
         middleNameAttribute: "middle_name",
       },
     );

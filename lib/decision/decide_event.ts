@@ -18,6 +18,26 @@ export interface Decided {
   readonly strategy: string | null;
   /** True when the eventId had been decided before and its reply is sent again. */
   readonly replayed: boolean;
+  /**
+   * True when the eventId had been decided before from other inputs (another person, or an
+   * edited body): this request was decided on its own, never given that answer.
+   */
+  readonly eventIdReused: boolean;
+}
+
+/**
+ * What the rule reads of an event, as canonical text: two requests with the same text get the
+ * same decision, so one with other text under a known eventId is decided anew.
+ */
+export function decisionInputs(event: HookEvent): string {
+  return JSON.stringify([
+    event.action,
+    event.login,
+    event.owner,
+    event.oktaReportsConflict,
+    event.middleName,
+    event.oktaUserId,
+  ]);
 }
 
 /**
@@ -52,11 +72,12 @@ export function* decideSteps(
   nowMs: () => number,
 ): Steps<Decided> {
   const startedMs = nowMs();
+  const inputs = decisionInputs(event);
   // Over the network these go in one round trip: a retry is rare, so the rule's reads are
   // asked along with it.
-  yield* prefetch(question("findDecision", event.eventId), ...firstReads(event));
-  const stored = yield* ask("findDecision", event.eventId);
-  if (stored !== undefined) return { ...stored, replayed: true };
+  yield* prefetch(question("findDecision", event.eventId, inputs), ...firstReads(event));
+  const prior = yield* ask("findDecision", event.eventId, inputs);
+  if (prior?.sameInputs) return { ...prior.decision, replayed: true, eventIdReused: false };
 
   const resolution = yield* resolveSteps(event, { strategies, at: timing.receivedAt });
   const reply = resolutionReply(resolution);
@@ -69,6 +90,8 @@ export function* decideSteps(
     externalId: event.externalId,
     owner: event.owner,
     ownerSource: event.ownerSource,
+    ownerAttribute: event.ownerAttribute,
+    inputs,
     action: event.action,
     originalLogin: event.login,
     finalLogin: resolution.outcome === "unresolved"
@@ -86,5 +109,11 @@ export function* decideSteps(
     holderOktaUserId: holder?.oktaUserId ?? null,
   });
   const strategy = resolution.outcome === "resolved" ? resolution.strategy : null;
-  return { reply, outcome: resolution.outcome, strategy, replayed: false };
+  return {
+    reply,
+    outcome: resolution.outcome,
+    strategy,
+    replayed: false,
+    eventIdReused: prior !== undefined,
+  };
 }

@@ -42,10 +42,46 @@ Deno.test("decideEvent() answers a replayed eventId with the stored reply and re
     const first = decideEvent(hookEvent(), port, STRATEGIES, TIMING);
     const count = () => (db.prepare("SELECT count(*) AS n FROM logins").get() as { n: number }).n;
     const before = count();
-    // Even a changed body under the same eventId gets the first answer: Okta's retry is the same call.
-    const again = decideEvent(hookEvent({ login: "other@example.com" }), port, STRATEGIES, TIMING);
+    // Okta's retry is the same call: the same inputs get the first answer, byte for byte.
+    const again = decideEvent(hookEvent(), port, STRATEGIES, TIMING);
     assert.deepEqual(again, { ...first, replayed: true });
     assert.equal(count(), before);
+  });
+});
+
+Deno.test("decideEvent() decides another person under a decided eventId on their own, never with the stored answer", async () => {
+  await withDatabase("decide-", (db) => {
+    const index = new LoginIndex(db);
+    const port = sqlitePort(index, new AuditLog(db));
+    index.reserve(reservation("john.smith@example.com"));
+    const first = decideEvent(hookEvent(), port, STRATEGIES, TIMING);
+    assert.equal(
+      JSON.parse(first.reply.body!).commands[0].value.login,
+      "john.alexander.smith@example.com",
+    );
+    // One eventId, another person: Okta's own samples reuse eventIds across bodies.
+    const other = hookEvent({
+      login: "mary.jones@example.com",
+      owner: JSON.stringify(["0oaApp", "externalId", "E2"]),
+      externalId: "E2",
+      middleName: null,
+    });
+    const second = decideEvent(other, port, STRATEGIES, TIMING);
+    assert.deepEqual(
+      { outcome: second.outcome, replayed: second.replayed, reused: second.eventIdReused },
+      { outcome: "unchanged", replayed: false, reused: true },
+    );
+    assert.deepEqual(second.reply, { status: 204, body: null });
+    // Each is its own decision in the audit, and each is replayed as its own.
+    const rows = db.prepare("SELECT final_login FROM decisions WHERE event_id = 'evt-1' ORDER BY 1")
+      .all().map((row) => row.final_login);
+    assert.deepEqual(rows, ["john.alexander.smith@example.com", "mary.jones@example.com"]);
+    const again = decideEvent(other, port, STRATEGIES, TIMING);
+    assert.deepEqual(again, { ...second, replayed: true, eventIdReused: false });
+    assert.deepEqual(decideEvent(hookEvent(), port, STRATEGIES, TIMING), {
+      ...first,
+      replayed: true,
+    });
   });
 });
 

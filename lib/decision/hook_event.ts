@@ -23,6 +23,8 @@ export interface HookEvent {
   /** The owner attribute's value, as recorded in the audit (`external_id`). */
   readonly externalId: string | null;
   readonly ownerSource: OwnerSource;
+  /** Which owner attribute held `externalId` (the first of the list present), or `null`. */
+  readonly ownerAttribute: string | null;
   readonly middleName: string | null;
   /** The matched Okta user, on `LINK_USER`. */
   readonly oktaUserId: string | null;
@@ -30,7 +32,8 @@ export interface HookEvent {
 
 /** Which profile attributes to read. */
 export interface EventAttributes {
-  readonly ownerAttribute: string;
+  /** App user attributes that may hold the user's id in the source, in order: the first present wins. */
+  readonly ownerAttributes: readonly string[];
   readonly middleNameAttribute: string;
 }
 
@@ -72,7 +75,9 @@ function eventProblems(
   check(event.appId, "data.context.application.id", MAX_ID_LENGTH, true);
   check(event.action, "data.action.result", 100, true);
   check(event.login, "data.user.profile.login", MAX_LOGIN_LENGTH, true);
-  check(event.externalId, profilePath("appUser", attributes.ownerAttribute), MAX_ID_LENGTH, true);
+  if (event.ownerAttribute !== null) {
+    check(event.externalId, profilePath("appUser", event.ownerAttribute), MAX_ID_LENGTH, true);
+  }
   check(appUserId, "data.appUser.id", MAX_ID_LENGTH, true);
   check(
     event.middleName,
@@ -105,24 +110,29 @@ function profilePath(user: "appUser" | "user", attribute: string): string {
 
 /**
  * The facts of a request, unchecked. The owner is the source app's id plus the app user's unique
- * id, taken from `appUser.profile[ownerAttribute]`; when that is absent, from `data.appUser.id`;
- * when that is absent too, the event itself owns the login, so a re-run cannot reuse it.
+ * id, taken from the first of the owner attributes present in `appUser.profile`; when none is,
+ * from `data.appUser.id`; when that is absent too, the event itself owns the login, so a re-run
+ * cannot reuse it.
  */
 function hookEvent(request: HookRequest, attributes: EventAttributes): HookEvent {
   const { context, action, appUser, user } = request.data;
   const appId = present(context?.application?.id);
-  const ownerValue = scalar(own(appUser?.profile, attributes.ownerAttribute));
+  let ownerAttribute: string | null = null;
+  let ownerValue: string | null = null;
+  for (const name of attributes.ownerAttributes) {
+    ownerValue = scalar(own(appUser?.profile, name));
+    if (ownerValue !== null) {
+      ownerAttribute = name;
+      break;
+    }
+  }
   const appUserId = present(appUser?.id);
   const [ownerSource, ownerId]: [OwnerSource, string] = ownerValue !== null
     ? ["attribute", ownerValue]
     : appUserId !== null
     ? ["app_user_id", appUserId]
     : ["event", request.eventId];
-  const owner = importOwner(ownerSource, {
-    appId,
-    attribute: attributes.ownerAttribute,
-    id: ownerId,
-  });
+  const owner = importOwner(ownerSource, { appId, attribute: ownerAttribute ?? "", id: ownerId });
   return {
     eventId: request.eventId,
     jobId: present(context?.job?.id),
@@ -133,6 +143,7 @@ function hookEvent(request: HookRequest, attributes: EventAttributes): HookEvent
     owner,
     externalId: ownerValue,
     ownerSource,
+    ownerAttribute,
     middleName: scalar(own(appUser?.profile, attributes.middleNameAttribute)) ??
       scalar(own(user?.profile, "middleName")),
     oktaUserId: present(user?.id),

@@ -4,7 +4,7 @@ import { parseHookRequest } from "./hook_schema.ts";
 import { fixture, type HookBody, withDatabase } from "../../tests/_test_utils.ts";
 
 const ATTRIBUTES: EventAttributes = {
-  ownerAttribute: "employeeId",
+  ownerAttributes: ["employeeId"],
   middleNameAttribute: "middleName",
 };
 const APP = "0oay4R1bMQCPua2KlzFi";
@@ -41,15 +41,43 @@ Deno.test("readHookEvent() reads every fact of a CREATE_USER request", () => {
     owner: JSON.stringify([APP, "employeeId", "RL-004502"]),
     externalId: "RL-004502",
     ownerSource: "attribute",
+    ownerAttribute: "employeeId",
     middleName: "Everett",
     oktaUserId: null,
   });
 });
 
+Deno.test("readHookEvent() takes the first owner attribute present: Okta's published sample owns by externalId", () => {
+  const attributes = {
+    ownerAttributes: ["employeeId", "externalId", "employeeNumber"],
+    middleNameAttribute: "middleName",
+  };
+  const sample = fixture("okta-reference-sample.json");
+  const event = read(sample, attributes);
+  assert.equal(event.ownerSource, "attribute");
+  assert.equal(event.ownerAttribute, "externalId");
+  assert.equal(event.owner, JSON.stringify(["0oa7ey7aLRuBvcYUD0g4", "externalId", "user221"]));
+  // With both present the earlier one wins, whatever the order in the profile.
+  sample.data.appUser.profile.employeeNumber = "N-7";
+  sample.data.appUser.profile.employeeId = "E-7";
+  assert.equal(read(sample, attributes).ownerAttribute, "employeeId");
+  // With none present, the app user id, then the event.
+  for (const name of ["employeeId", "externalId", "employeeNumber"]) {
+    delete sample.data.appUser.profile[name];
+  }
+  assert.deepEqual(
+    [read(sample, attributes).ownerSource, read(sample, attributes).ownerAttribute],
+    [
+      "event",
+      null,
+    ],
+  );
+});
+
 Deno.test("readHookEvent() reads the owner from the configured attribute", () => {
   const body = fixture("01-create-user-no-conflict.json");
   body.data.appUser.profile.externalId = " ext-9 ";
-  const event = read(body, { ownerAttribute: "externalId", middleNameAttribute: "middleName" });
+  const event = read(body, { ownerAttributes: ["externalId"], middleNameAttribute: "middleName" });
   assert.equal(event.owner, JSON.stringify([APP, "externalId", "ext-9"]));
   assert.equal(event.externalId, "ext-9");
   assert.equal(event.ownerSource, "attribute");
@@ -141,7 +169,7 @@ Deno.test("readHookEvent() never reads a profile value through a __proto__ key",
   assert.equal(event.externalId, null);
   assert.equal(event.login, "priya.natarajan@ridgeline.example");
   // An attribute literally named __proto__ is read as an own key, and an object is no owner.
-  const own = read(text, { ownerAttribute: "__proto__", middleNameAttribute: "__proto__" });
+  const own = read(text, { ownerAttributes: ["__proto__"], middleNameAttribute: "__proto__" });
   assert.equal(own.ownerSource, "event");
   assert.equal(own.middleName, null);
 });
@@ -166,7 +194,7 @@ Deno.test("readHookEvent() falls back to the Okta user profile's middle name", (
 Deno.test("readHookEvent() reads the middle name from the configured attribute", () => {
   const body = fixture("01-create-user-no-conflict.json");
   body.data.appUser.profile.secondName = "Devi";
-  const event = read(body, { ownerAttribute: "employeeId", middleNameAttribute: "secondName" });
+  const event = read(body, { ownerAttributes: ["employeeId"], middleNameAttribute: "secondName" });
   assert.equal(event.middleName, "Devi");
 });
 

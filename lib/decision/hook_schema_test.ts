@@ -31,7 +31,7 @@ function base(): HookBody {
 }
 
 Deno.test("parseHookRequest() accepts every shared fixture unchanged", () => {
-  assert.equal(FIXTURES.length, 9);
+  assert.equal(FIXTURES.length, 10);
   for (const name of FIXTURES) {
     const text = Deno.readTextFileSync(new URL(`../../tests/fixtures/${name}`, import.meta.url));
     assert.deepEqual(valid(parseHookRequest(text)), JSON.parse(text), name);

@@ -68,6 +68,13 @@ export interface DecisionRecord {
   readonly owner: string;
   /** Where the owner came from: the owner attribute, `data.appUser.id`, or the event itself. */
   readonly ownerSource: OwnerSource;
+  /** Which of the owner attributes held the owner's id (`ownerSource` "attribute" only). */
+  readonly ownerAttribute?: string | null;
+  /**
+   * What the rule read, as canonical text (`decisionInputs`): the store keeps its fingerprint, so
+   * a request under this eventId with other inputs is never answered with this decision.
+   */
+  readonly inputs: string;
   readonly action: string | null;
   readonly originalLogin: string | null;
   readonly finalLogin: string | null;
@@ -103,3 +110,11 @@ export interface StoredDecision {
   readonly strategy: string | null;
   readonly reply: Reply;
 }
+
+/**
+ * What the audit holds for an eventId: a decision made from the same inputs (Okta's retry, to be
+ * replayed), or only decisions made from other inputs (another request reusing the eventId).
+ */
+export type PriorDecision =
+  | { readonly sameInputs: true; readonly decision: StoredDecision }
+  | { readonly sameInputs: false };

@@ -9,8 +9,8 @@ import type {
   DecisionRecord,
   LoginEntry,
   LoginSource,
+  PriorDecision,
   Reservation,
-  StoredDecision,
 } from "./records.ts";
 
 /** What the rule may ask; every engine implements these, synchronously. */
@@ -29,9 +29,12 @@ export interface Port {
   setSuffixCounter(baseKey: string, next: number): void;
   /** The highest n of the `<localKey><n>@<domainKey>` keys held (1 if none). */
   highestSuffix(localKey: string, domainKey: string): number;
-  /** The decision already made for `eventId`, if any. */
-  findDecision(eventId: string): StoredDecision | undefined;
-  /** Adds a decision row; throws if `eventId` already has one. */
+  /**
+   * What was decided before for `eventId`: the decision made from these `inputs`, or that only
+   * other inputs were decided under it; `undefined` when nothing was.
+   */
+  findDecision(eventId: string, inputs: string): PriorDecision | undefined;
+  /** Adds a decision row; throws if `eventId` already has one made from the same inputs. */
   recordDecision(d: DecisionRecord): void;
 }
 

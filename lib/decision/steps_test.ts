@@ -99,11 +99,11 @@ const reservation = {
 
 function* prefetching(): Steps<string> {
   yield* prefetch(
-    question("findDecision", "e1"),
+    question("findDecision", "e1", "[]"),
     question("findForOwner", "o", "a@x.com"),
     question("find", "a@x.com"),
   );
-  const stored = yield* ask("findDecision", "e1");
+  const stored = yield* ask("findDecision", "e1", "[]");
   const mine = yield* ask("findForOwner", "o", "a@x.com");
   const held = yield* ask("find", "a@x.com");
   const reserved = yield* ask("reserveIfFree", reservation);
@@ -132,8 +132,8 @@ Deno.test("runAsync() sends a prefetch's reads together and answers the steps' a
 
 Deno.test("runAsync() waits for a prefetched read the steps never took before it returns", async () => {
   function* early(): Steps<string> {
-    yield* prefetch(question("findDecision", "e1"), question("find", "a@x.com"));
-    yield* ask("findDecision", "e1");
+    yield* prefetch(question("findDecision", "e1", "[]"), question("find", "a@x.com"));
+    yield* ask("findDecision", "e1", "[]");
     return "done";
   }
   const h = heldPort();

@@ -16,6 +16,8 @@ export interface Metrics {
   refused(status: number): void;
   /** A decision whose owner did not come from the owner attribute. */
   ownerFallback(source: string): void;
+  /** A request that reused a decided eventId with other inputs, and was decided on its own. */
+  eventIdReused(): void;
 }
 
 /** Where the service's numbers come from when scraped. */
@@ -73,6 +75,11 @@ export function createMetrics(sources: MetricsSources, version: string): Service
     labelNames: ["source"],
     registers,
   });
+  const reuses = new client.Counter({
+    name: "okta_hook_event_id_reuses_total",
+    help: "Requests that reused a decided eventId with other inputs (decided on their own)",
+    registers,
+  });
   const commitFailures = new client.Counter({
     name: "okta_hook_commit_failures_total",
     help: "Groups that could not be committed (their requests were answered 503)",
@@ -123,6 +130,9 @@ export function createMetrics(sources: MetricsSources, version: string): Service
     },
     ownerFallback(source) {
       fallbacks.inc({ source });
+    },
+    eventIdReused() {
+      reuses.inc();
     },
     group(size, committed) {
       groups.observe(size);

@@ -29,7 +29,7 @@ export interface HandlerDeps {
   readonly checkAuth: AuthCheck;
   /** Decides and records, committed in groups. */
   readonly store: Pick<DecisionStore, "decide" | "recordRejection" | "health">;
-  readonly ownerAttribute: string;
+  readonly ownerAttributes: readonly string[];
   readonly middleNameAttribute: string;
   readonly log: Logger;
   /** Wall clock, for audit timestamps. */
@@ -205,6 +205,14 @@ async function handleImport(ctx: Context, deps: HandlerDeps): Promise<Response> 
       (deps.nowMs() - ctx.startedMs) / 1000,
     );
     if (decided.replayed) ctx.fields.replayed = true;
+    if (decided.eventIdReused) {
+      // Okta retries with the same body; another body under a decided eventId is another person
+      // (or an edited test payload): it got its own answer, never the stored one.
+      deps.metrics?.eventIdReused();
+      deps.log.warn("An eventId already decided came again with other inputs; decided anew", {
+        eventId: event.eventId,
+      });
+    }
     return toResponse(decided.reply);
   } catch (error) {
     if (!(error instanceof CommitError)) throw error;

@@ -41,7 +41,7 @@ function handler(store: HandlerDeps["store"], log = silentLogger) {
   return createHandler({
     checkAuth: createSecretCheck([TEST_SECRET], "Authorization"),
     store,
-    ownerAttribute: "employeeId",
+    ownerAttributes: ["employeeId"],
     middleNameAttribute: "middleName",
     log,
     now: () => new Date("2026-03-02T08:00:00.000Z"),
@@ -62,6 +62,7 @@ const UNCHANGED: Decided = {
   outcome: "unchanged",
   strategy: null,
   replayed: false,
+  eventIdReused: false,
 };
 
 Deno.test("the handler passes an authenticated import to the store and sends its reply", async () => {

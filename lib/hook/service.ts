@@ -23,7 +23,7 @@ import { delay, InternalServer } from "./internal_server.ts";
 import { reloadCertificate, watchCertificate } from "./cert_reload.ts";
 import { requestsInFlight } from "./in_flight.ts";
 import { refusalRecorder } from "./refusal_recorder.ts";
-import { listeningFields } from "./start_log.ts";
+import { listeningFields, warnOwnerFallbacks } from "./start_log.ts";
 import { listenError, StartError, storeError, tlsError } from "./start_errors.ts";
 
 /**
@@ -149,7 +149,7 @@ export async function startService(
     trustedProxies: config.trustedProxies,
     metrics,
     store,
-    ownerAttribute: config.ownerAttribute,
+    ownerAttributes: config.ownerAttributes,
     middleNameAttribute: config.middleNameAttribute,
     log,
     now: () => new Date(),
@@ -224,6 +224,7 @@ export async function startService(
   guardHandling = guard.handling;
 
   if (config.databaseUrl === null) await warnIfReadable(config.dbPath, "DB_PATH", log);
+  await warnOwnerFallbacks(config, log);
   const finished = server.finished.then(async () => {
     await guard.finished;
     await refusals.flush();

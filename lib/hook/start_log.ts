@@ -1,7 +1,8 @@
 /** The start line: where the service listens and how it is set up, never a secret. */
 
 import { type Config, redactedUrl } from "../config.ts";
-import type { LogFields } from "../log.ts";
+import type { LogFields, Logger } from "../log.ts";
+import { countOwnerFallbacks } from "../store/audit_queries.ts";
 
 /** The "Listening" line's fields: `secrets` and `issuerKeys` are counts. */
 export function listeningFields(
@@ -27,7 +28,7 @@ export function listeningFields(
       issuerKeys,
     }),
     ...(secrets === 0 ? {} : { authHeader: config.authHeader, secrets }),
-    ownerAttribute: config.ownerAttribute,
+    ownerAttributes: config.ownerAttributes.join(","),
     strategies: config.strategies.join(","),
   };
 }
@@ -36,4 +37,22 @@ export function listeningFields(
 export function displayHost(hostname: string): string {
   if (hostname === "0.0.0.0" || hostname === "::") return "localhost";
   return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/**
+ * Warns at start when earlier decisions had no owner attribute value and no app user id: those
+ * people were owned by their event, so a later import cannot recognise them.
+ */
+export async function warnOwnerFallbacks(config: Config, log: Logger): Promise<void> {
+  const counts = await countOwnerFallbacks(config);
+  if (counts === null || counts.event === 0) return;
+  log.warn(
+    "Decisions without an owner attribute value or app user id: a later import cannot recognise those people",
+    {
+      decisions: counts.event,
+      ownerAttributes: config.ownerAttributes.join(","),
+      hint:
+        "Set OWNER_ATTRIBUTE to the app user attribute holding the source's unique id; see deno task audit summary",
+    },
+  );
 }

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "../config.ts";
-import { displayHost, listeningFields } from "./start_log.ts";
+import { displayHost, listeningFields, warnOwnerFallbacks } from "./start_log.ts";
+import { type LogFields, silentLogger } from "../log.ts";
+import { openDatabase } from "../store/database.ts";
+import { AuditLog } from "../store/sqlite_audit.ts";
+import { makeTempDir } from "../../tests/_test_utils.ts";
 
 Deno.test("displayHost() shows a wildcard as localhost and brackets IPv6", () => {
   const shown = ["0.0.0.0", "::", "::1", "127.0.0.1"].map(displayHost);
@@ -19,4 +23,51 @@ Deno.test("listeningFields() gives the URL and set-up, and never a secret or a p
   assert.equal(fields.secrets, 1);
   const text = JSON.stringify(fields);
   assert.doesNotMatch(text, /pw-123|a-very-long-test-secret/);
+});
+
+Deno.test("warnOwnerFallbacks() says at start how many decisions fell back to their event, and is quiet at none", async () => {
+  const dir = await makeTempDir("start-log-");
+  const dbPath = `${dir}/hook.db`;
+  try {
+    const db = openDatabase(dbPath);
+    const audit = new AuditLog(db);
+    const record = (eventId: string, ownerSource: "attribute" | "event") =>
+      audit.recordDecision({
+        eventId,
+        receivedAt: "2026-03-02T08:00:00.000Z",
+        jobId: null,
+        appId: "0oaApp",
+        externalId: null,
+        owner: JSON.stringify(["event", eventId]),
+        ownerSource,
+        action: "CREATE_USER",
+        originalLogin: "a@x.com",
+        finalLogin: "a@x.com",
+        outcome: "unchanged",
+        strategy: null,
+        reused: false,
+        reason: null,
+        reply: { status: 204, body: null },
+        durationMs: 1,
+        inputs: eventId,
+      });
+    record("e1", "attribute");
+    const config = parseConfig({ DB_PATH: dbPath });
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
+    await warnOwnerFallbacks(config, log);
+    assert.deepEqual(warnings, []);
+    record("e2", "event");
+    record("e3", "event");
+    const fields: LogFields[] = [];
+    await warnOwnerFallbacks(config, {
+      ...silentLogger,
+      warn: (_message: string, f?: LogFields) => void fields.push(f ?? {}),
+    });
+    assert.equal(fields[0]?.decisions, 2);
+    assert.equal(fields[0]?.ownerAttributes, "employeeId,externalId,employeeNumber");
+    db.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -5,7 +5,7 @@
  */
 
 import type { DecisionRecord } from "../decision/records.ts";
-import type { Queryable } from "./queryable.ts";
+import { openAudit, type Queryable } from "./queryable.ts";
 
 /** The outcomes a decision can have. */
 export const OUTCOMES = ["unchanged", "resolved", "unresolved", "skipped"] as const;
@@ -75,6 +75,25 @@ export async function ownerFallbacks(
       CAST(count(*) FILTER (WHERE owner_source = 'event') AS INTEGER) AS event
     FROM decisions WHERE action = 'CREATE_USER'`) as { app_user_id: number; event: number };
   return { appUserId: row.app_user_id, event: row.event };
+}
+
+/**
+ * {@link ownerFallbacks} of the audit at `target`, opened read-only for the count and closed;
+ * `null` when it cannot be read (the start goes on: the store itself was opened).
+ */
+export async function countOwnerFallbacks(
+  target: { readonly dbPath: string; readonly databaseUrl: string | null },
+): Promise<{ appUserId: number; event: number } | null> {
+  try {
+    const opened = await openAudit(target, "read");
+    try {
+      return await ownerFallbacks(opened.q);
+    } finally {
+      await opened.close();
+    }
+  } catch {
+    return null;
+  }
 }
 
 /** Okta statuses of a holder who may be the imported person returning. */

@@ -151,6 +151,10 @@ ${LOGIN_CHANGES_VIEW}
   );
   CREATE INDEX releases_by_time ON releases (released_at);
   `,
+  // 9: which owner attribute held the owner's id, and each decision's fingerprint (a digest of
+  // what the rule read): one eventId may hold several decisions, one per inputs, so the key
+  // becomes (event_id, fingerprint). Decisions from before keep '' and match any inputs.
+  keyDecisionsByInputs,
 ];
 
 /** The schema version this code writes. */
@@ -316,6 +320,57 @@ function migrate(db: DatabaseSync): void {
     }
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   });
+}
+
+/**
+ * Rebuilds `decisions` with the primary key (event_id, fingerprint): SQLite cannot change a
+ * table's key in place. The views over it are dropped and created again from their own text.
+ */
+function keyDecisionsByInputs(db: DatabaseSync): void {
+  const views = db.prepare(
+    "SELECT name, sql FROM sqlite_schema WHERE type = 'view' AND sql LIKE '%decisions%' ORDER BY name",
+  ).all() as { name: string; sql: string }[];
+  for (const view of views) db.exec(`DROP VIEW ${view.name}`);
+  db.exec(`
+  CREATE TABLE decisions_keyed (
+    event_id            TEXT NOT NULL,
+    received_at         TEXT NOT NULL,
+    job_id              TEXT,
+    app_id              TEXT,
+    external_id         TEXT,
+    owner               TEXT NOT NULL,
+    action              TEXT,
+    original_login      TEXT COLLATE NOCASE,
+    final_login         TEXT COLLATE NOCASE,
+    outcome             TEXT NOT NULL
+                        CHECK (outcome IN ('unchanged', 'resolved', 'unresolved', 'skipped')),
+    strategy            TEXT,
+    reused              INTEGER NOT NULL DEFAULT 0,
+    reason              TEXT,
+    status              INTEGER NOT NULL,
+    response            TEXT,
+    duration_ms         REAL NOT NULL,
+    owner_source        TEXT,
+    holder_status       TEXT,
+    holder_okta_user_id TEXT,
+    owner_attribute     TEXT,
+    fingerprint         TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (event_id, fingerprint)
+  );
+  INSERT INTO decisions_keyed
+    (event_id, received_at, job_id, app_id, external_id, owner, action, original_login,
+     final_login, outcome, strategy, reused, reason, status, response, duration_ms,
+     owner_source, holder_status, holder_okta_user_id)
+  SELECT event_id, received_at, job_id, app_id, external_id, owner, action, original_login,
+         final_login, outcome, strategy, reused, reason, status, response, duration_ms,
+         owner_source, holder_status, holder_okta_user_id
+  FROM decisions;
+  DROP TABLE decisions;
+  ALTER TABLE decisions_keyed RENAME TO decisions;
+  CREATE INDEX decisions_by_job ON decisions (job_id, received_at);
+  CREATE INDEX decisions_by_time ON decisions (received_at);
+  `);
+  for (const view of views) db.exec(view.sql);
 }
 
 /**

@@ -4,7 +4,7 @@
  * every answer sent only after its group's COMMIT returned (`synchronous_commit = on`).
  */
 
-import { type Decided, decideSteps } from "../decision/decide_event.ts";
+import { type Decided, decideSteps, decisionInputs } from "../decision/decide_event.ts";
 import { runAsync } from "../decision/steps.ts";
 import { ContendedError } from "../decision/resolve_login.ts";
 import type { StrategyName } from "../config.ts";
@@ -143,9 +143,13 @@ class PgEngine implements Engine {
         } catch (error) {
           if (isUniqueViolation(error, "decisions_pkey")) {
             // Another instance decided this eventId meanwhile: its decision is the answer.
-            const stored = await pgPort(tx).findDecision(item.event.eventId);
-            if (stored !== undefined) {
-              outcomes.push({ ok: true, value: { ...stored, replayed: true } });
+            const prior = await pgPort(tx).findDecision(
+              item.event.eventId,
+              decisionInputs(item.event),
+            );
+            if (prior?.sameInputs) {
+              const value = { ...prior.decision, replayed: true, eventIdReused: false };
+              outcomes.push({ ok: true, value });
               continue;
             }
           }

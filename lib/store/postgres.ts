@@ -11,7 +11,13 @@
 
 import { LOGIN_CHANGES_VIEW } from "./views.ts";
 import postgres from "postgres";
-import type { DecisionRecord, RejectionRecord, StoredDecision } from "../decision/records.ts";
+import type {
+  DecisionRecord,
+  PriorDecision,
+  RejectionRecord,
+  StoredDecision,
+} from "../decision/records.ts";
+import { fingerprintOf, LEGACY_FINGERPRINT } from "./fingerprint.ts";
 import { loginKey } from "../decision/fold_name.ts";
 import { FIRST_SUFFIX, suffixOf } from "../decision/suffix.ts";
 import type { LoginEntry, LoginSource, Reservation } from "../decision/records.ts";
@@ -122,6 +128,15 @@ ${LOGIN_CHANGES_VIEW}
          max(reason) AS example_reason
   FROM rejections
   GROUP BY day, status;
+  `,
+  // 2 (SQLite's 9): which owner attribute held the owner's id, and each decision's fingerprint
+  // (a digest of what the rule read): one eventId may hold several decisions, one per inputs.
+  // Decisions from before keep '' and are taken to match any inputs.
+  `
+  ALTER TABLE decisions ADD COLUMN owner_attribute text;
+  ALTER TABLE decisions ADD COLUMN fingerprint text COLLATE "C" NOT NULL DEFAULT '';
+  ALTER TABLE decisions DROP CONSTRAINT decisions_pkey;
+  ALTER TABLE decisions ADD CONSTRAINT decisions_pkey PRIMARY KEY (event_id, fingerprint);
   `,
 ];
 
@@ -238,34 +253,45 @@ export function pgPort(sql: Sql): AsyncPort {
       }
       return highest;
     },
-    findDecision: async (eventId) => {
+    findDecision: async (eventId, inputs): Promise<PriorDecision | undefined> => {
+      const fingerprint = fingerprintOf(inputs);
       const row = first<
         {
           outcome: StoredDecision["outcome"];
           strategy: string | null;
           status: number;
           response: string | null;
+          fingerprint: string;
         }
       >(
-        await sql`SELECT outcome, strategy, status, response FROM decisions WHERE event_id = ${eventId}`,
+        await sql`SELECT outcome, strategy, status, response, fingerprint FROM decisions
+          WHERE event_id = ${eventId}
+          ORDER BY fingerprint = ${fingerprint} DESC, fingerprint = '' DESC LIMIT 1`,
       );
-      return row &&
-        {
+      if (row === undefined) return undefined;
+      if (row.fingerprint !== fingerprint && row.fingerprint !== LEGACY_FINGERPRINT) {
+        return { sameInputs: false };
+      }
+      return {
+        sameInputs: true,
+        decision: {
           outcome: row.outcome,
           strategy: row.strategy,
           reply: { status: row.status, body: row.response },
-        };
+        },
+      };
     },
     recordDecision: async (d: DecisionRecord) => {
       await sql`INSERT INTO decisions
         (event_id, received_at, job_id, app_id, external_id, owner, action, original_login,
          final_login, outcome, strategy, reused, reason, status, response, duration_ms,
-         owner_source, holder_status, holder_okta_user_id)
+         owner_source, holder_status, holder_okta_user_id, owner_attribute, fingerprint)
         VALUES (${d.eventId}, ${d.receivedAt}, ${d.jobId}, ${d.appId}, ${d.externalId}, ${d.owner},
                 ${d.action}, ${d.originalLogin}, ${d.finalLogin}, ${d.outcome}, ${d.strategy},
                 ${d.reused ? 1 : 0}, ${d.reason}, ${d.reply.status}, ${d.reply.body},
                 ${Math.round(d.durationMs * 1000) / 1000}, ${d.ownerSource},
-                ${d.holderStatus ?? null}, ${d.holderOktaUserId ?? null})`;
+                ${d.holderStatus ?? null}, ${d.holderOktaUserId ?? null},
+                ${d.ownerAttribute ?? null}, ${fingerprintOf(d.inputs)})`;
     },
   };
 }

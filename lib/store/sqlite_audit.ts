@@ -4,7 +4,13 @@
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { DecisionRecord, RejectionRecord, StoredDecision } from "../decision/records.ts";
+import type {
+  DecisionRecord,
+  PriorDecision,
+  RejectionRecord,
+  StoredDecision,
+} from "../decision/records.ts";
+import { fingerprintOf, LEGACY_FINGERPRINT } from "./fingerprint.ts";
 
 /** Writes and reads the audit tables. */
 export class AuditLog {
@@ -14,37 +20,49 @@ export class AuditLog {
 
   /** Prepares the statements on an open, migrated database. */
   constructor(db: DatabaseSync) {
+    // The row made from these inputs first, then a row from before fingerprints; any other row
+    // only says that other inputs were decided under this eventId.
     this.#find = db.prepare(
-      "SELECT outcome, strategy, status, response FROM decisions WHERE event_id = ?",
+      `SELECT outcome, strategy, status, response, fingerprint FROM decisions WHERE event_id = ?
+       ORDER BY fingerprint = ? DESC, fingerprint = '' DESC LIMIT 1`,
     );
     this.#insertDecision = db.prepare(`INSERT INTO decisions
       (event_id, received_at, job_id, app_id, external_id, owner, action, original_login,
        final_login, outcome, strategy, reused, reason, status, response, duration_ms,
-       owner_source, holder_status, holder_okta_user_id)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+       owner_source, holder_status, holder_okta_user_id, owner_attribute, fingerprint)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.#insertRejection = db.prepare(`INSERT INTO rejections
       (received_at, status, reason, remote_addr, method, path, event_id, count, last_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   }
 
-  /** The decision already made for `eventId`, if any. */
-  findDecision(eventId: string): StoredDecision | undefined {
-    const row = this.#find.get(eventId) as
+  /** What was decided for `eventId`: from these `inputs`, or only from others; or nothing. */
+  findDecision(eventId: string, inputs: string): PriorDecision | undefined {
+    const fingerprint = fingerprintOf(inputs);
+    const row = this.#find.get(eventId, fingerprint) as
       | {
         outcome: StoredDecision["outcome"];
         strategy: string | null;
         status: number;
         response: string | null;
+        fingerprint: string;
       }
       | undefined;
-    return row && {
-      outcome: row.outcome,
-      strategy: row.strategy,
-      reply: { status: row.status, body: row.response },
+    if (row === undefined) return undefined;
+    if (row.fingerprint !== fingerprint && row.fingerprint !== LEGACY_FINGERPRINT) {
+      return { sameInputs: false };
+    }
+    return {
+      sameInputs: true,
+      decision: {
+        outcome: row.outcome,
+        strategy: row.strategy,
+        reply: { status: row.status, body: row.response },
+      },
     };
   }
 
-  /** Adds a decision row; throws if `eventId` already has one. */
+  /** Adds a decision row; throws if `eventId` already has one from the same inputs. */
   recordDecision(d: DecisionRecord): void {
     this.#insertDecision.run(
       d.eventId,
@@ -66,6 +84,8 @@ export class AuditLog {
       d.ownerSource,
       d.holderStatus ?? null,
       d.holderOktaUserId ?? null,
+      d.ownerAttribute ?? null,
+      fingerprintOf(d.inputs),
     );
   }
 

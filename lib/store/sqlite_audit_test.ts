@@ -21,6 +21,7 @@ function decision(eventId: string, fields: Partial<DecisionRecord> = {}): Decisi
     reason: null,
     reply: { status: 204, body: null },
     durationMs: 1.23456,
+    inputs: '["CREATE_USER","a@x.com"]',
     ...fields,
   };
 }
@@ -28,24 +29,41 @@ function decision(eventId: string, fields: Partial<DecisionRecord> = {}): Decisi
 Deno.test("AuditLog finds a recorded decision's outcome and exact reply by eventId", async () => {
   await withDatabase("audit-", (db) => {
     const audit = new AuditLog(db);
-    assert.equal(audit.findDecision("evt-1"), undefined);
+    const inputs = decision("evt-1").inputs;
+    assert.equal(audit.findDecision("evt-1", inputs), undefined);
     const body = JSON.stringify({ commands: [] });
     audit.recordDecision(decision("evt-1", { outcome: "resolved", reply: { status: 200, body } }));
-    assert.deepEqual(audit.findDecision("evt-1"), {
-      outcome: "resolved",
-      strategy: null,
-      reply: { status: 200, body },
+    assert.deepEqual(audit.findDecision("evt-1", inputs), {
+      sameInputs: true,
+      decision: { outcome: "resolved", strategy: null, reply: { status: 200, body } },
+    });
+    // The same eventId with other inputs is not that decision.
+    assert.deepEqual(audit.findDecision("evt-1", '["CREATE_USER","b@x.com"]'), {
+      sameInputs: false,
     });
     const row = db.prepare("SELECT duration_ms, reused FROM decisions").get();
     assert.deepEqual({ ...row }, { duration_ms: 1.235, reused: 0 });
   });
 });
 
-Deno.test("AuditLog refuses a second decision for one eventId", async () => {
+Deno.test("AuditLog refuses a second decision for one eventId and inputs, and keeps one per inputs", async () => {
   await withDatabase("audit-", (db) => {
     const audit = new AuditLog(db);
     audit.recordDecision(decision("evt-1"));
     assert.throws(() => audit.recordDecision(decision("evt-1")), /UNIQUE|PRIMARY/);
+    const other = '["CREATE_USER","b@x.com"]';
+    audit.recordDecision(decision("evt-1", { inputs: other, outcome: "resolved" }));
+    const found = audit.findDecision("evt-1", other);
+    assert.equal(found?.sameInputs && found.decision.outcome, "resolved");
+  });
+});
+
+Deno.test("AuditLog takes a decision from before fingerprints as matching any inputs", async () => {
+  await withDatabase("audit-", (db) => {
+    const audit = new AuditLog(db);
+    audit.recordDecision(decision("evt-1"));
+    db.exec("UPDATE decisions SET fingerprint = ''");
+    assert.equal(audit.findDecision("evt-1", '["anything"]')?.sameInputs, true);
   });
 });
 

@@ -11,8 +11,8 @@ import type {
   DecisionRecord,
   LoginEntry,
   LoginSource,
+  PriorDecision,
   Reservation,
-  StoredDecision,
 } from "../decision/records.ts";
 import { type Port, runSync } from "../decision/steps.ts";
 import { FIRST_SUFFIX, freeSuffixedSteps, suffixOf } from "../decision/suffix.ts";
@@ -149,7 +149,7 @@ function params(r: Reservation) {
 
 /** The audit's part of the rule's questions, answered on the same connection. */
 export interface AuditPort {
-  findDecision(eventId: string): StoredDecision | undefined;
+  findDecision(eventId: string, inputs: string): PriorDecision | undefined;
   recordDecision(d: DecisionRecord): void;
 }
 
@@ -166,7 +166,9 @@ export function sqlitePort(index: LoginIndex, audit?: AuditPort): Port {
     suffixCounter: (baseKey) => index.suffixCounter(baseKey),
     setSuffixCounter: (baseKey, next) => index.setSuffixCounter(baseKey, next),
     highestSuffix: (localKey, domainKey) => index.highestSuffix(localKey, domainKey),
-    findDecision: audit === undefined ? noAudit : (eventId) => audit.findDecision(eventId),
+    findDecision: audit === undefined
+      ? noAudit
+      : (eventId, inputs) => audit.findDecision(eventId, inputs),
     recordDecision: audit === undefined ? noAudit : (d) => audit.recordDecision(d),
   };
 }
