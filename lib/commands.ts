@@ -35,7 +35,12 @@ const DATABASE = ["DB_PATH", "DATABASE_URL"] as const;
 
 /** The variables of each command, kept literal for the commands' typed environments. */
 export const SEED_VARIABLES = DATABASE;
-export const SYNC_VARIABLES = ["OKTA_ORG_URL", "OKTA_API_TOKEN", ...DATABASE] as const;
+export const SYNC_VARIABLES = [
+  "OKTA_ORG_URL",
+  "OKTA_API_TOKEN",
+  ...DATABASE,
+  "PERSON_ATTRIBUTE",
+] as const;
 export const REGISTER_VARIABLES = [
   "OKTA_ORG_URL",
   "OKTA_API_TOKEN",

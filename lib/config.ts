@@ -15,6 +15,9 @@ export const STRATEGY_NAMES = ["middle_name", "middle_initial", "numeric_suffix"
 /** One way of building a new login for a user whose login is taken. */
 export type StrategyName = typeof STRATEGY_NAMES[number];
 
+/** How links and returning people are judged: not at all, recorded only, or acted on. */
+export type PersonMatchMode = "off" | "report" | "act";
+
 /** The environment variables the service reads; all optional. */
 export const CONFIG_VARIABLES = [
   "PORT",
@@ -46,6 +49,8 @@ export const CONFIG_VARIABLES = [
   "HOOK_OAUTH_CLIENT_IDS",
   "HOOK_OAUTH_ACCEPT_SECRET",
   "DATABASE_URL",
+  "PERSON_ATTRIBUTE",
+  "PERSON_MATCH",
 ] as const;
 
 /** Raw values as read from the environment. */
@@ -83,6 +88,10 @@ export interface Config {
   readonly ownerAttributes: readonly string[];
   /** App user profile attribute holding the middle name. */
   readonly middleNameAttribute: string;
+  /** Okta user profile attribute identifying a person across accounts, or `null`. */
+  readonly personAttribute: string | null;
+  /** Whether links and conflicts are judged by it: off, report (record only) or act. */
+  readonly personMatch: PersonMatchMode;
   /** Strategies tried, in order, when a login is taken. */
   readonly strategies: readonly StrategyName[];
   /** Most requests decided and committed together in one transaction. */
@@ -144,6 +153,8 @@ export function parseConfig(env: RawEnv): Config {
     dbPath: optional(env, "DB_PATH") ?? DEFAULT_DB_PATH,
     databaseUrl: databaseUrl(env),
     ownerAttributes: ownerAttributes(env),
+    personAttribute: readPersonAttribute(env),
+    personMatch: personMatchMode(env),
     middleNameAttribute: matching(
       env,
       "MIDDLE_NAME_ATTRIBUTE",
@@ -312,6 +323,32 @@ function ownerAttributes(env: RawEnv): string[] {
     );
   }
   return names;
+}
+
+/** `PERSON_ATTRIBUTE`, checked as the service checks it (the sync and seed read it too). */
+export function readPersonAttribute(
+  env: Readonly<{ PERSON_ATTRIBUTE?: string }>,
+): string | null {
+  const text = optional(env, "PERSON_ATTRIBUTE");
+  if (text === undefined) return null;
+  if (!ATTRIBUTE_NAME.test(text)) {
+    throw new ConfigError(
+      "PERSON_ATTRIBUTE",
+      `Cannot read PERSON_ATTRIBUTE: "${text}" is not an attribute`,
+    );
+  }
+  return text;
+}
+
+function personMatchMode(env: RawEnv): PersonMatchMode {
+  const text = optional(env, "PERSON_MATCH")?.toLowerCase() ?? "report";
+  if (text !== "off" && text !== "report" && text !== "act") {
+    throw new ConfigError(
+      "PERSON_MATCH",
+      `Cannot read PERSON_MATCH: "${text}" is not off, report or act`,
+    );
+  }
+  return text;
 }
 
 function strategies(env: RawEnv): StrategyName[] {

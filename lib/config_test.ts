@@ -35,6 +35,8 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     dbPath: "data/import-hook.db",
     databaseUrl: null,
     ownerAttributes: ["employeeId", "externalId", "employeeNumber"],
+    personAttribute: null,
+    personMatch: "report",
     middleNameAttribute: "middleName",
     strategies: ["middle_name", "middle_initial", "numeric_suffix"],
     groupCommitMax: 256,
@@ -77,6 +79,8 @@ Deno.test("parseConfig() reads every variable, trimmed", () => {
       BODY_TIMEOUT_MS: "2500",
       IDLE_TIMEOUT_MS: "30000",
       DRAIN_TIMEOUT_MS: "0",
+      PERSON_ATTRIBUTE: "employeeNumber",
+      PERSON_MATCH: " ACT ",
     }),
     {
       port: 9443,
@@ -91,6 +95,8 @@ Deno.test("parseConfig() reads every variable, trimmed", () => {
       dbPath: "/var/lib/hook/hook.db",
       databaseUrl: null,
       ownerAttributes: ["employeeId"],
+      personAttribute: "employeeNumber",
+      personMatch: "act",
       middleNameAttribute: "custom.middle_name-2",
       strategies: ["numeric_suffix", "middle_name"],
       groupCommitMax: 10000,
@@ -191,6 +197,17 @@ Deno.test("parseConfig() reads OWNER_ATTRIBUTE as an ordered list, Okta's sample
   assertConfigError(
     { OWNER_ATTRIBUTE: "externalId,externalId" },
     'Cannot read OWNER_ATTRIBUTE: "externalId,externalId" names an attribute twice',
+  );
+});
+
+Deno.test("parseConfig() refuses a PERSON_ATTRIBUTE a profile cannot hold and an unknown PERSON_MATCH", () => {
+  assertConfigError(
+    { PERSON_ATTRIBUTE: "employee number" },
+    'Cannot read PERSON_ATTRIBUTE: "employee number" is not an attribute',
+  );
+  assertConfigError(
+    { PERSON_MATCH: "maybe" },
+    'Cannot read PERSON_MATCH: "maybe" is not off, report or act',
   );
 });
 

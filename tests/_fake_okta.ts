@@ -9,6 +9,8 @@ export interface FakeUser {
   readonly id: string;
   readonly status: string;
   readonly login: string;
+  /** More profile attributes the fake lists (e.g. a person attribute). */
+  readonly profile?: Readonly<Record<string, string>>;
 }
 
 /** An inline hook as the fake stores it (the secret included, which it never returns). */
@@ -164,7 +166,7 @@ export function startFakeOkta(options: FakeOktaOptions): Promise<FakeOkta> {
       id: u.id,
       status: u.status,
       created: "2024-01-02T03:04:05.000Z",
-      profile: { login: u.login, email: u.login },
+      profile: { ...u.profile, login: u.login, email: u.login },
       _links: { self: { href: `${url.origin}/api/v1/users/${u.id}` } },
     }));
     return new Response(JSON.stringify(body), { status: 200, headers });

@@ -82,6 +82,7 @@ export function hookEvent(fields: Partial<HookEvent> = {}): HookEvent {
     ownerAttribute: "externalId",
     middleName: "Alexander",
     oktaUserId: null,
+    person: null,
     ...fields,
   };
 }

@@ -225,7 +225,7 @@ Deno.test("deno task audit answers bad arguments with one line and exit code 2",
     [["list", "--bogus"], "Unknown option '--bogus' (see --help)"],
     [
       ["list", "--outcome", "lost"],
-      'Option --outcome must be one of unchanged, resolved, unresolved, skipped, got "lost" (see --help)',
+      'Option --outcome must be one of unchanged, resolved, unresolved, skipped, linked, got "lost" (see --help)',
     ],
     [
       ["list", "--limit", "0"],

@@ -29,7 +29,7 @@ Options:
   -h, --help                Show this help (also after a command)
 
 WHEN is a date (2026-03-01), a date-time (2026-03-01T22:00:00Z; UTC unless it names an
-offset) or an age (24h, 7d). X is unchanged, resolved, unresolved or skipped.
+offset) or an age (24h, 7d). X is unchanged, resolved, unresolved, skipped or linked.
 Environment: DB_PATH (default ${DATA_DIR}/import-hook.db), or DATABASE_URL for PostgreSQL
 Exit codes: 0 done, 1 failure, 2 bad arguments.`;
 

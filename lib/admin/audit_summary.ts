@@ -7,7 +7,9 @@ import {
   type InactiveHolderDecision,
   inactiveHolders,
   type JobSummary,
+  type JudgedDecision,
   ownerFallbacks,
+  personJudgements,
   releaseCounts,
   summarizeJobs,
 } from "../store/audit_queries.ts";
@@ -67,7 +69,11 @@ export function runSummary(args: string[], ctx: Context): number | Promise<numbe
       }
     }
     const attention = options.jobId === undefined
-      ? { inactive: await inactiveHolders(db, INACTIVE_SHOWN), releases: await releaseCounts(db) }
+      ? {
+        judged: await personJudgements(db, INACTIVE_SHOWN),
+        inactive: await inactiveHolders(db, INACTIVE_SHOWN),
+        releases: await releaseCounts(db),
+      }
       : undefined;
     for (const line of summaryText(jobs, rejections, options.jobId, attention)) {
       ctx.terminal.out(line);
@@ -142,14 +148,43 @@ export function summaryText(
 /** Decisions with a deactivated holder listed by the summary (the count covers all). */
 const INACTIVE_SHOWN = 10;
 
+/** One judged decision: both values, the holder's Okta user id, and what was done. */
+function judgedLine(d: JudgedDecision): string {
+  const login = printable(d.original_login ?? "-");
+  const holder = d.holder_okta_user_id ?? "an Okta user";
+  const values = `${printable(d.person ?? "-")} / holder ${printable(d.holder_person ?? "-")}`;
+  const done = d.person_action === "linked"
+    ? `linked to ${holder}`
+    : d.person_action === "refused_link"
+    ? `link refused; created as ${printable(d.final_login ?? "unresolved")}`
+    : d.person_match === "different"
+    ? `linked by Okta anyway (PERSON_MATCH=report)`
+    : `given ${printable(d.final_login ?? "unresolved")} (PERSON_MATCH=report)`;
+  const found = d.person_match === "different"
+    ? `a ${d.action === "LINK_USER" ? "link" : "conflict"} with another person`
+    : "the same person returning";
+  return `${d.received_at}  ${login} held by ${holder}: ${found} (${values}); ${done}`;
+}
+
 /** What else the summary puts before the jobs. */
 export interface Attention {
+  /** Wrong links and returning people (`PERSON_MATCH`); absent in older callers. */
+  readonly judged?: { readonly rows: readonly JudgedDecision[]; readonly total: number };
   readonly inactive: { readonly rows: readonly InactiveHolderDecision[]; readonly total: number };
   readonly releases: { readonly count: number; readonly last_at: string | null };
 }
 
-function attentionLines({ inactive, releases }: Attention): string[] {
+function attentionLines({ judged, inactive, releases }: Attention): string[] {
   const lines: string[] = [];
+  if (judged !== undefined && judged.total > 0) {
+    lines.push(
+      `Wrong links and returning people (PERSON_ATTRIBUTE): ${plural(judged.total, "decision")}`,
+    );
+    for (const d of judged.rows) lines.push(`  ${judgedLine(d)}`);
+    if (judged.total > judged.rows.length) {
+      lines.push(`  ... and ${judged.total - judged.rows.length} more`);
+    }
+  }
   if (inactive.total > 0) {
     lines.push(
       `Conflicts with a deactivated or suspended account: ${plural(inactive.total, "decision")} ` +

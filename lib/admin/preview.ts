@@ -302,13 +302,17 @@ function planRow(line: number, id: string, login: string, resolution: Resolution
         }`,
       };
     case "skipped":
-      // Every previewed row is a CREATE_USER; kept so a new outcome cannot pass unnoticed.
+    case "linked":
+      // Every previewed row is a CREATE_USER and preview judges no person (PERSON_MATCH is the
+      // service's); kept so a new outcome cannot pass unnoticed.
       return {
         ...row,
         plannedLogin: login,
         outcome: "bad",
         strategy: null,
-        reason: resolution.reason,
+        reason: resolution.outcome === "linked"
+          ? "Linked to a returning person"
+          : resolution.reason,
       };
   }
 }

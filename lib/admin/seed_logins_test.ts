@@ -33,6 +33,7 @@ Deno.test("seedLogins() reserves every login of Okta's export for no one, keepin
       {
         loginKey: "zoe.darcy@x.com",
         oktaStatus: null,
+        person: null,
         oktaUserId: null,
         login: "Zoë.Darcy@x.com",
         owner: null,

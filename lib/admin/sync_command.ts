@@ -4,12 +4,13 @@
  */
 
 import { parseArgs } from "node:util";
-import { ConfigError, DATA_DIR, redactedUrl } from "../config.ts";
+import { ConfigError, DATA_DIR, readPersonAttribute, redactedUrl } from "../config.ts";
 import { messageOf } from "../log.ts";
 import { openQueryable } from "../store/queryable.ts";
 import { OktaApiError, OktaClient, type OktaEnv, parseOktaEnv } from "../okta/okta_api.ts";
 import {
   type CommandIo,
+  databaseUrlOf,
   dbPathOf,
   EXIT_USAGE,
   parseAge,
@@ -20,7 +21,11 @@ import {
 import { syncLogins, type SyncProgress, type UnconfirmedReservation } from "../okta/sync_logins.ts";
 
 /** Raw values as read from the environment. */
-export type SyncEnv = OktaEnv & { readonly DB_PATH?: string; readonly DATABASE_URL?: string };
+export type SyncEnv = OktaEnv & {
+  readonly DB_PATH?: string;
+  readonly DATABASE_URL?: string;
+  readonly PERSON_ATTRIBUTE?: string;
+};
 
 const USAGE = `Usage: deno task sync [--prune] [--release-unconfirmed-after AGE [--confirm]]
 
@@ -87,15 +92,17 @@ export async function runSync(
   }
 
   let target;
+  let personAttribute: string | null;
   try {
     target = parseOktaEnv(env);
+    personAttribute = readPersonAttribute(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     err(error.message);
     return 1;
   }
   const dbPath = dbPathOf(env);
-  const databaseUrl = env.DATABASE_URL?.trim() ? env.DATABASE_URL.trim() : null;
+  const databaseUrl = databaseUrlOf(env);
   let db;
   try {
     db = await openQueryable({ dbPath, databaseUrl });
@@ -123,6 +130,7 @@ export async function runSync(
       startedAt: now.toISOString(),
       prune,
       release,
+      personAttribute,
       onProgress: (p) => progress.page(p),
     });
     progress.finish();

@@ -6,7 +6,7 @@
 import type { StrategyName } from "../config.ts";
 import type { HookEvent } from "./hook_event.ts";
 import { resolutionReply } from "./okta_response.ts";
-import type { Outcome, Reply } from "./records.ts";
+import type { Outcome, PersonJudgement, PersonMatchMode, Reply } from "./records.ts";
 import { firstReads, resolveSteps } from "./resolve_login.ts";
 import { ask, type Port, prefetch, question, runSync, type Steps } from "./steps.ts";
 
@@ -23,6 +23,8 @@ export interface Decided {
    * edited body): this request was decided on its own, never given that answer.
    */
   readonly eventIdReused: boolean;
+  /** What a judged link or conflict found and did (`PERSON_MATCH`), or `null`. */
+  readonly person?: Pick<PersonJudgement, "match" | "action"> | null;
 }
 
 /**
@@ -60,8 +62,9 @@ export function decideEvent(
   strategies: readonly StrategyName[],
   timing: Timing,
   nowMs: () => number = () => performance.now(),
+  personMatch: PersonMatchMode = "off",
 ): Decided {
-  return runSync(decideSteps(event, strategies, timing, nowMs), port);
+  return runSync(decideSteps(event, strategies, timing, nowMs, personMatch), port);
 }
 
 /** {@link decideEvent} as steps, for any engine. */
@@ -70,6 +73,7 @@ export function* decideSteps(
   strategies: readonly StrategyName[],
   timing: Timing,
   nowMs: () => number,
+  personMatch: PersonMatchMode = "off",
 ): Steps<Decided> {
   const startedMs = nowMs();
   const inputs = decisionInputs(event);
@@ -79,7 +83,7 @@ export function* decideSteps(
   const prior = yield* ask("findDecision", event.eventId, inputs);
   if (prior?.sameInputs) return { ...prior.decision, replayed: true, eventIdReused: false };
 
-  const resolution = yield* resolveSteps(event, { strategies, at: timing.receivedAt });
+  const resolution = yield* resolveSteps(event, { strategies, at: timing.receivedAt, personMatch });
   const reply = resolutionReply(resolution);
   const holder = "holder" in resolution ? resolution.holder : null;
   yield* ask("recordDecision", {
@@ -96,7 +100,7 @@ export function* decideSteps(
     originalLogin: event.login,
     finalLogin: resolution.outcome === "unresolved"
       ? null
-      : resolution.outcome === "skipped"
+      : resolution.outcome === "skipped" || resolution.outcome === "linked"
       ? event.login
       : resolution.login,
     outcome: resolution.outcome,
@@ -107,9 +111,12 @@ export function* decideSteps(
     durationMs: timing.elapsedMs + nowMs() - startedMs,
     holderStatus: holder?.status ?? null,
     holderOktaUserId: holder?.oktaUserId ?? null,
+    person: "person" in resolution ? resolution.person ?? null : null,
   });
   const strategy = resolution.outcome === "resolved" ? resolution.strategy : null;
+  const person = "person" in resolution ? resolution.person ?? null : null;
   return {
+    ...(person === null ? {} : { person: { match: person.match, action: person.action } }),
     reply,
     outcome: resolution.outcome,
     strategy,

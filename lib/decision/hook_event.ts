@@ -28,6 +28,11 @@ export interface HookEvent {
   readonly middleName: string | null;
   /** The matched Okta user, on `LINK_USER`. */
   readonly oktaUserId: string | null;
+  /**
+   * The incoming user's `PERSON_ATTRIBUTE` value, read from `data.user.profile` (after Okta's
+   * mappings), or `null` when unset or absent.
+   */
+  readonly person: string | null;
 }
 
 /** Which profile attributes to read. */
@@ -35,6 +40,8 @@ export interface EventAttributes {
   /** App user attributes that may hold the user's id in the source, in order: the first present wins. */
   readonly ownerAttributes: readonly string[];
   readonly middleNameAttribute: string;
+  /** The Okta user profile attribute identifying a person across accounts, if any. */
+  readonly personAttribute?: string | null;
 }
 
 /** Result of {@link readHookEvent}: the event, or why a value in it cannot be used. */
@@ -86,6 +93,9 @@ function eventProblems(
     false,
   );
   check(event.oktaUserId, "data.user.id", MAX_ID_LENGTH, true);
+  if (attributes.personAttribute) {
+    check(event.person, profilePath("user", attributes.personAttribute), MAX_ID_LENGTH, true);
+  }
   return problems;
 }
 
@@ -147,6 +157,9 @@ function hookEvent(request: HookRequest, attributes: EventAttributes): HookEvent
     middleName: scalar(own(appUser?.profile, attributes.middleNameAttribute)) ??
       scalar(own(user?.profile, "middleName")),
     oktaUserId: present(user?.id),
+    person: attributes.personAttribute
+      ? scalar(own(user?.profile, attributes.personAttribute))
+      : null,
   };
 }
 

@@ -44,6 +44,7 @@ Deno.test("readHookEvent() reads every fact of a CREATE_USER request", () => {
     ownerAttribute: "employeeId",
     middleName: "Everett",
     oktaUserId: null,
+    person: null,
   });
 });
 

@@ -21,6 +21,10 @@ export const ERROR_DOMAIN = "import-hook";
 
 /** The command type that changes the Okta user profile Okta is about to create. */
 export const PROFILE_UPDATE = "com.okta.user.profile.update";
+/** The command type that overrides Okta's action (CREATE_USER or LINK_USER). */
+export const ACTION_UPDATE = "com.okta.action.update";
+/** The command type that names the existing Okta user to link to. */
+export const USER_UPDATE = "com.okta.user.update";
 
 /** The reply to Okta for a resolution. */
 export function resolutionReply(resolution: Resolution): Reply {
@@ -28,12 +32,30 @@ export function resolutionReply(resolution: Resolution): Reply {
     case "skipped":
     case "unchanged":
       return { status: 204, body: null };
-    case "resolved":
+    case "resolved": {
+      // A refused link becomes a create first: the action command leads, as in Okta's examples.
+      const create = resolution.person?.action === "refused_link"
+        ? [{ type: ACTION_UPDATE, value: { result: "CREATE_USER" } }]
+        : [];
       return {
         status: 200,
         body: JSON.stringify({
-          commands: [{ type: PROFILE_UPDATE, value: { login: resolution.login } }],
+          commands: [...create, { type: PROFILE_UPDATE, value: { login: resolution.login } }],
           debugContext: { outcome: "resolved", strategy: resolution.strategy },
+        }),
+      };
+    }
+    case "linked":
+      // Okta's documented link: the action first, then the user (the order Okta's samples use;
+      // one public report says the reverse order was logged as processed but not linked).
+      return {
+        status: 200,
+        body: JSON.stringify({
+          commands: [
+            { type: ACTION_UPDATE, value: { result: "LINK_USER" } },
+            { type: USER_UPDATE, value: { id: resolution.oktaUserId } },
+          ],
+          debugContext: { outcome: "linked" },
         }),
       };
     case "unresolved":

@@ -58,3 +58,50 @@ Deno.test("errorReply() leaves out errorCauses when there are none", () => {
     error: { errorSummary: "No route" },
   });
 });
+
+Deno.test("resolutionReply() links a returning person with Okta's documented two commands, the action first", () => {
+  const person = {
+    match: "same" as const,
+    incoming: "N-100",
+    holder: "N-100",
+    holderOktaUserId: "00uPatOld",
+    action: "linked" as const,
+  };
+  const reply = resolutionReply({
+    outcome: "linked",
+    original: "pat.doe@example.com",
+    oktaUserId: "00uPatOld",
+    holder: null,
+    person,
+  });
+  assert.equal(reply.status, 200);
+  // The commands of Okta's published link example (import hook reference, "action update: link
+  // user", and the management spec's UserImportMatchExample), in their order.
+  assert.deepEqual(JSON.parse(reply.body!).commands, [
+    { type: "com.okta.action.update", value: { result: "LINK_USER" } },
+    { type: "com.okta.user.update", value: { id: "00uPatOld" } },
+  ]);
+});
+
+Deno.test("resolutionReply() turns a refused link into a create, then sets the login", () => {
+  const reply = resolutionReply({
+    outcome: "resolved",
+    original: "lee.chan@example.com",
+    login: "lee.min.chan@example.com",
+    strategy: "middle_name",
+    reused: false,
+    reason: "Okta reported the login taken",
+    holder: null,
+    person: {
+      match: "different",
+      incoming: "N-999",
+      holder: "N-200",
+      holderOktaUserId: "00uLee",
+      action: "refused_link",
+    },
+  });
+  assert.deepEqual(JSON.parse(reply.body!).commands, [
+    { type: "com.okta.action.update", value: { result: "CREATE_USER" } },
+    { type: PROFILE_UPDATE, value: { login: "lee.min.chan@example.com" } },
+  ]);
+});

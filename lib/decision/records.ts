@@ -3,7 +3,9 @@
  * and writes them through its port (steps.ts); each engine in lib/store/ stores them.
  */
 
-import type { StrategyName } from "../config.ts";
+import type { PersonMatchMode, StrategyName } from "../config.ts";
+
+export type { PersonMatchMode };
 
 /** How a login in the index was chosen: a resolution strategy, or how it came to be known. */
 export type LoginStrategy =
@@ -32,6 +34,8 @@ export interface LoginEntry {
   readonly oktaUserId: string | null;
   /** That user's Okta status (ACTIVE, SUSPENDED, DEPROVISIONED, ...), as the last sync saw it. */
   readonly oktaStatus: string | null;
+  /** The holder's `PERSON_ATTRIBUTE` value, when known (a sync, a seed, or the hook's user). */
+  readonly person?: string | null;
 }
 
 /** A login to record as taken. */
@@ -43,6 +47,8 @@ export interface Reservation {
   readonly source: LoginSource;
   readonly eventId: string | null;
   readonly at: string;
+  /** The holder's `PERSON_ATTRIBUTE` value, when known. */
+  readonly person?: string | null;
 }
 
 /** Where an owner's identity came from; see `importOwner` (owner.ts). */
@@ -55,8 +61,26 @@ export interface Reply {
   readonly body: string | null;
 }
 
-/** How a decision ended. */
-export type Outcome = "unchanged" | "resolved" | "unresolved" | "skipped";
+/** How a decision ended: `linked` is a returning person linked to their own account. */
+export type Outcome = "unchanged" | "resolved" | "unresolved" | "skipped" | "linked";
+
+/** Whether the incoming user and a login's holder are one person, by `PERSON_ATTRIBUTE`. */
+export type PersonMatch = "same" | "different" | "unverified";
+
+/** What was done about it (`PERSON_MATCH=act`): a link refused, or a returning person linked. */
+export type PersonAction = "refused_link" | "linked";
+
+/** A judgement of one decision: what was found and what was done. */
+export interface PersonJudgement {
+  readonly match: PersonMatch;
+  /** The incoming user's value (`data.user.profile[PERSON_ATTRIBUTE]`). */
+  readonly incoming: string | null;
+  /** The holder's value, as the index knows it. */
+  readonly holder: string | null;
+  /** The holder's Okta user id, when known. */
+  readonly holderOktaUserId: string | null;
+  readonly action: PersonAction | null;
+}
 
 /** One `decisions` row. */
 export interface DecisionRecord {
@@ -87,6 +111,8 @@ export interface DecisionRecord {
   /** The Okta status of the account holding the conflicting login, when a sync saw it. */
   readonly holderStatus?: string | null;
   readonly holderOktaUserId?: string | null;
+  /** Whether the incoming user and the holder are one person, and what was done. */
+  readonly person?: PersonJudgement | null;
 }
 
 /** One `rejections` row: one refusal, or (`count` > 1) several of one kind in one minute. */

@@ -14,7 +14,14 @@ import {
 import { STRATEGY_NAMES, type StrategyName } from "../config.ts";
 import { loginKey } from "./fold_name.ts";
 import type { HookEvent } from "./hook_event.ts";
-import type { LoginSource, LoginStrategy, Reservation } from "./records.ts";
+import type {
+  LoginSource,
+  LoginStrategy,
+  PersonJudgement,
+  PersonMatchMode,
+  Reservation,
+} from "./records.ts";
+import { judgement } from "./person.ts";
 import { oktaUserOwner } from "./owner.ts";
 import { quote } from "./quote.ts";
 import { ask, type Port, question, type ReadAsk, runSync, type Steps } from "./steps.ts";
@@ -32,6 +39,8 @@ export type Resolution =
   | {
     readonly outcome: "skipped";
     readonly reason: string;
+    /** On a judged `LINK_USER`: whether the linked user is the incoming person. */
+    readonly person?: PersonJudgement | null;
   }
   | {
     readonly outcome: "unchanged";
@@ -47,6 +56,8 @@ export type Resolution =
     readonly reused: boolean;
     readonly reason: string;
     readonly holder: Holder | null;
+    /** A judged conflict or link; `action` "refused_link" when a wrong link became a create. */
+    readonly person?: PersonJudgement | null;
   }
   | {
     readonly outcome: "unresolved";
@@ -54,6 +65,16 @@ export type Resolution =
     readonly reason: string;
     readonly problems: readonly StrategyProblem[];
     readonly holder: Holder | null;
+    readonly person?: PersonJudgement | null;
+  }
+  | {
+    /** The login's holder is the incoming person returning: Okta is told to link them. */
+    readonly outcome: "linked";
+    readonly original: string;
+    /** The holder's Okta user id, which the link names. */
+    readonly oktaUserId: string;
+    readonly holder: Holder | null;
+    readonly person: PersonJudgement;
   };
 
 /**
@@ -71,6 +92,8 @@ export function resolveLogin(event: HookEvent, port: Port, options: ResolveOptio
 export interface ResolveOptions {
   readonly strategies: readonly StrategyName[];
   readonly at: string;
+  /** Whether links and conflicts are judged by `PERSON_ATTRIBUTE` (default off). */
+  readonly personMatch?: PersonMatchMode;
 }
 
 /** Attempts at a numbered login when another instance takes the one found first. */
@@ -112,7 +135,32 @@ export function* resolveSteps(event: HookEvent, options: ResolveOptions): Steps<
     source,
     eventId: event.eventId,
     at: options.at,
+    person: event.person,
   });
+  const judging = (options.personMatch ?? "off") !== "off";
+  if (event.action === "LINK_USER" && event.login !== null && judging) {
+    const linked = yield* ask("find", event.login);
+    const found = judgement(event.person, linked, null);
+    if (found.match === "different" && options.personMatch === "act") {
+      // Okta matched someone else (same name, recycled address): create a user of their own,
+      // whose login is certainly taken.
+      const created = { ...event, action: "CREATE_USER", oktaReportsConflict: true };
+      const resolution = yield* resolveSteps(created, { ...options, personMatch: "off" });
+      if (resolution.outcome === "resolved" || resolution.outcome === "unresolved") {
+        return { ...resolution, person: { ...found, action: "refused_link" } };
+      }
+      return resolution;
+    }
+    if (event.oktaUserId !== null) {
+      // The linked user's own value, as far as it is known: the incoming one only when they agree.
+      const holderPerson = found.holder ?? (found.match === "same" ? event.person : null);
+      yield* ask("reserveIfFree", {
+        ...reservation(event.login, "linked", "link", oktaUserOwner(event.oktaUserId), null),
+        person: holderPerson,
+      });
+    }
+    return { ...skippedLink(event), person: found };
+  }
   if (event.action !== "CREATE_USER" || event.login === null) {
     if (event.action === "LINK_USER" && event.login !== null && event.oktaUserId !== null) {
       // The linked Okta user holds this login; remember it so no one else is handed it.
@@ -121,10 +169,7 @@ export function* resolveSteps(event: HookEvent, options: ResolveOptions): Steps<
         reservation(event.login, "linked", "link", oktaUserOwner(event.oktaUserId), null),
       );
     }
-    return {
-      outcome: "skipped",
-      reason: `Action ${event.action ?? "(none)"} is left to Okta; only CREATE_USER is resolved`,
-    };
+    return skippedLink(event);
   }
 
   const original = event.login;
@@ -172,6 +217,19 @@ export function* resolveSteps(event: HookEvent, options: ResolveOptions): Steps<
   const held: Holder | null = holder === undefined || holder.oktaStatus === null
     ? null
     : { status: holder.oktaStatus, oktaUserId: holder.oktaUserId };
+  const person = judging ? judgement(event.person, holder, null) : null;
+  if (person?.match === "same" && options.personMatch === "act" && holder?.oktaUserId) {
+    // The holder is this person coming back (a rehire, a contractor now an employee): their own
+    // account, not a second identity with a middle name.
+    const oktaUserId = holder.oktaUserId;
+    return {
+      outcome: "linked",
+      original,
+      oktaUserId,
+      holder: held,
+      person: { ...person, action: "linked" },
+    };
+  }
   const why = event.oktaReportsConflict
     ? "Okta reported the login taken"
     : "The login index holds the login for another user";
@@ -190,6 +248,7 @@ export function* resolveSteps(event: HookEvent, options: ResolveOptions): Steps<
         reused: false,
         reason: why,
         holder: held,
+        ...judged(person),
       };
     }
     skipped.push({
@@ -223,6 +282,7 @@ export function* resolveSteps(event: HookEvent, options: ResolveOptions): Steps<
         reused: false,
         reason: why,
         holder: held,
+        ...judged(person),
       };
     }
     skipped.push({
@@ -240,6 +300,20 @@ export function* resolveSteps(event: HookEvent, options: ResolveOptions): Steps<
     reason: why,
     problems: ordered(skipped, options.strategies),
     holder: held,
+    ...judged(person),
+  };
+}
+
+/** The judgement as a field of a resolution, or nothing when links are not judged. */
+function judged(person: PersonJudgement | null): { person?: PersonJudgement } {
+  return person === null ? {} : { person };
+}
+
+/** Anything but `CREATE_USER` is Okta's to do. */
+function skippedLink(event: HookEvent): Extract<Resolution, { outcome: "skipped" }> {
+  return {
+    outcome: "skipped",
+    reason: `Action ${event.action ?? "(none)"} is left to Okta; only CREATE_USER is resolved`,
   };
 }
 

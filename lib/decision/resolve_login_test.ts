@@ -411,3 +411,44 @@ Deno.test("resolveLogin() reports a login that is not an email address", async (
     });
   });
 });
+
+Deno.test("resolveLogin() with PERSON_MATCH judges a conflict: unverified without both values, no link without the holder's Okta id", async () => {
+  await withIndex((index) => {
+    take(index, "john.smith@example.com", { owner: OTHER, person: "N-1" });
+    const act = { strategies: ALL, at: AT, personMatch: "act" as const };
+    // The same person, but the index knows no Okta user to link to: resolved as ever, judged.
+    const same = resolveLogin(hookEvent({ eventId: "e1", person: "n-1 " }), sqlitePort(index), act);
+    assert.equal(same.outcome, "resolved");
+    assert.deepEqual(same.outcome === "resolved" && same.person, {
+      match: "same",
+      incoming: "n-1 ",
+      holder: "N-1",
+      holderOktaUserId: null,
+      action: null,
+    });
+    // No incoming value: unverified, and today's answer.
+    const unknown = resolveLogin(
+      hookEvent({ eventId: "e2", owner: JSON.stringify(["0oaApp", "externalId", "E3"]) }),
+      sqlitePort(index),
+      act,
+    );
+    assert.equal(unknown.outcome === "resolved" && unknown.person?.match, "unverified");
+  });
+});
+
+Deno.test("resolveLogin() with PERSON_MATCH notes a right link with the person, and leaves it to Okta", async () => {
+  await withIndex((index, db) => {
+    const link = hookEvent({ action: "LINK_USER", oktaUserId: "00uM", person: "N-7" });
+    const resolution = resolveLogin(link, sqlitePort(index), {
+      strategies: ALL,
+      at: AT,
+      personMatch: "act",
+    });
+    assert.equal(resolution.outcome, "skipped");
+    // Nothing known of the linked user yet: unverified, and the login is noted as theirs,
+    // without claiming the incoming value for them.
+    assert.equal(resolution.outcome === "skipped" && resolution.person?.match, "unverified");
+    const row = db.prepare("SELECT owner, person FROM logins").get();
+    assert.deepEqual({ ...row }, { owner: JSON.stringify(["okta", "00uM"]), person: null });
+  });
+});

@@ -18,6 +18,8 @@ export interface Metrics {
   ownerFallback(source: string): void;
   /** A request that reused a decided eventId with other inputs, and was decided on its own. */
   eventIdReused(): void;
+  /** A judged link or conflict (`PERSON_MATCH`): what was found and what was done. */
+  personJudged(match: string, action: string | null): void;
 }
 
 /** Where the service's numbers come from when scraped. */
@@ -80,6 +82,13 @@ export function createMetrics(sources: MetricsSources, version: string): Service
     help: "Requests that reused a decided eventId with other inputs (decided on their own)",
     registers,
   });
+  const judgements = new client.Counter({
+    name: "okta_hook_person_judgements_total",
+    help: "Links and conflicts judged by PERSON_ATTRIBUTE: match same/different/unverified, " +
+      "action refused_link/linked/none",
+    labelNames: ["match", "action"],
+    registers,
+  });
   const commitFailures = new client.Counter({
     name: "okta_hook_commit_failures_total",
     help: "Groups that could not be committed (their requests were answered 503)",
@@ -133,6 +142,9 @@ export function createMetrics(sources: MetricsSources, version: string): Service
     },
     eventIdReused() {
       reuses.inc();
+    },
+    personJudged(match, action) {
+      judgements.inc({ match, action: action ?? "none" });
     },
     group(size, committed) {
       groups.observe(size);

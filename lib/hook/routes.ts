@@ -31,6 +31,8 @@ export interface HandlerDeps {
   readonly store: Pick<DecisionStore, "decide" | "recordRejection" | "health">;
   readonly ownerAttributes: readonly string[];
   readonly middleNameAttribute: string;
+  /** Okta user profile attribute identifying a person across accounts, if any. */
+  readonly personAttribute?: string | null;
   readonly log: Logger;
   /** Wall clock, for audit timestamps. */
   readonly now: () => Date;
@@ -205,6 +207,11 @@ async function handleImport(ctx: Context, deps: HandlerDeps): Promise<Response> 
       (deps.nowMs() - ctx.startedMs) / 1000,
     );
     if (decided.replayed) ctx.fields.replayed = true;
+    if (decided.person) {
+      ctx.fields.personMatch = decided.person.match;
+      if (decided.person.action !== null) ctx.fields.personAction = decided.person.action;
+      deps.metrics?.personJudged(decided.person.match, decided.person.action);
+    }
     if (decided.eventIdReused) {
       // Okta retries with the same body; another body under a decided eventId is another person
       // (or an edited test payload): it got its own answer, never the stored one.

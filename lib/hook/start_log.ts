@@ -30,6 +30,8 @@ export function listeningFields(
     ...(secrets === 0 ? {} : { authHeader: config.authHeader, secrets }),
     ownerAttributes: config.ownerAttributes.join(","),
     strategies: config.strategies.join(","),
+    personAttribute: config.personAttribute ?? "(none)",
+    personMatch: config.personAttribute === null ? "off (no PERSON_ATTRIBUTE)" : config.personMatch,
   };
 }
 

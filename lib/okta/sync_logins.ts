@@ -15,6 +15,32 @@ export const PAGE_LIMIT = 200;
 /** Only what the sync needs from each user (a smaller payload; Okta may ignore it). */
 const FIELDS = "id,status,profile:(login)";
 
+/** The fields asked for, with the person attribute when one is set. */
+function fields(personAttribute: string | null): string {
+  return personAttribute === null ? FIELDS : `id,status,profile:(login,${personAttribute})`;
+}
+
+/** The two listings, asking for `personAttribute` too when one is set. */
+export function syncPasses(personAttribute: string | null): readonly SyncPass[] {
+  if (personAttribute === null) return SYNC_PASSES;
+  return [
+    {
+      name: "plain list",
+      path: `/api/v1/users?${query({ limit: PAGE_LIMIT, fields: fields(personAttribute) })}`,
+    },
+    {
+      name: "DEPROVISIONED search",
+      path: `/api/v1/users?${
+        query({
+          search: 'status eq "DEPROVISIONED"',
+          limit: PAGE_LIMIT,
+          fields: fields(personAttribute),
+        })
+      }`,
+    },
+  ];
+}
+
 /** One listing of the Users API. */
 export interface SyncPass {
   readonly name: string;
@@ -86,6 +112,8 @@ export interface SyncOptions {
   /** Look for (and perhaps release) hook reservations Okta never confirmed, once both passes completed. */
   readonly release?: ReleaseOptions | null;
   readonly onProgress?: (progress: SyncProgress) => void;
+  /** Okta user profile attribute identifying a person across accounts: stored with each login. */
+  readonly personAttribute?: string | null;
 }
 
 /**
@@ -102,16 +130,18 @@ export async function syncLogins(
   const writer = new SyncWriter(db, options.startedAt);
   const totals = { pages: 0, users: 0, added: 0, updated: 0, withoutLogin: 0 };
   let deprovisioned = 0;
-  for (const pass of SYNC_PASSES) {
+  const passes = syncPasses(options.personAttribute ?? null);
+  for (const pass of passes) {
     for await (const page of okta.pages(pass.path)) {
-      const listed = page.map(userLogin).filter((user) => user !== null);
+      const listed = page.map((user) => userLogin(user, options.personAttribute ?? null))
+        .filter((user) => user !== null);
       const counts = await writer.write(listed);
       totals.pages++;
       totals.users += page.length;
       totals.added += counts.added;
       totals.updated += counts.updated;
       totals.withoutLogin += page.length - listed.length;
-      if (pass === SYNC_PASSES[1]) deprovisioned += page.length;
+      if (pass === passes[1]) deprovisioned += page.length;
       options.onProgress?.({ pass: pass.name, ...totals });
     }
   }
@@ -147,18 +177,26 @@ export async function syncLogins(
 }
 
 /** The id, login and status of a listed user, or `null` if the reply lacks the id or login. */
-export function userLogin(user: unknown): ListedUser | null {
+export function userLogin(user: unknown, personAttribute: string | null = null): ListedUser | null {
   if (typeof user !== "object" || user === null) return null;
   const { id, profile, status } = user as {
     id?: unknown;
-    profile?: { login?: unknown } | null;
+    profile?: Record<string, unknown> | null;
     status?: unknown;
   };
   const login = profile?.login;
   if (typeof id !== "string" || id === "" || typeof login !== "string") return null;
   const trimmed = login.trim();
   const known = typeof status === "string" && /^[A-Z_]{1,40}$/.test(status) ? status : null;
-  return trimmed === "" ? null : { id, login: trimmed, status: known };
+  const value = personAttribute !== null && profile && Object.hasOwn(profile, personAttribute)
+    ? profile[personAttribute]
+    : null;
+  const person = typeof value === "string" && value.trim() !== "" && value.length <= 256
+    ? value.trim()
+    : typeof value === "number" && Number.isFinite(value)
+    ? String(value)
+    : null;
+  return trimmed === "" ? null : { id, login: trimmed, status: known, person };
 }
 
 /** A query string with `%20` for spaces, as Okta's examples write `search`. */

@@ -204,6 +204,7 @@ Deno.test("syncLogins() records each holder's Okta status, updating it on the ne
         source: "hook",
         oktaUserId: "00uA",
         oktaStatus: "DEPROVISIONED",
+        person: null,
       },
     );
   });
@@ -329,6 +330,7 @@ Deno.test("userLogin() skips users without an id or a login, and keeps only a st
     id: "00u1",
     login: "a@b.c",
     status: null,
+    person: null,
   });
   assert.deepEqual(
     userLogin({ id: "00u1", status: "DEPROVISIONED", profile: { login: "a@b.c" } }),
@@ -336,6 +338,7 @@ Deno.test("userLogin() skips users without an id or a login, and keeps only a st
       id: "00u1",
       login: "a@b.c",
       status: "DEPROVISIONED",
+      person: null,
     },
   );
   assert.equal(
@@ -346,4 +349,12 @@ Deno.test("userLogin() skips users without an id or a login, and keeps only a st
   assert.equal(userLogin({ profile: { login: "a@b.c" } }), null);
   assert.equal(userLogin({ id: "00u1", profile: null }), null);
   assert.equal(userLogin("x"), null);
+});
+
+Deno.test("userLogin() reads the person attribute when one is set, as text", () => {
+  const user = { id: "00u1", profile: { login: "a@b.c", employeeNumber: " N-1 ", n: 42 } };
+  assert.equal(userLogin(user, "employeeNumber")?.person, "N-1");
+  assert.equal(userLogin(user, "n")?.person, "42");
+  assert.equal(userLogin(user, "missing")?.person, null);
+  assert.equal(userLogin(user)?.person, null);
 });

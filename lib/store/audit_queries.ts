@@ -8,7 +8,7 @@ import type { DecisionRecord } from "../decision/records.ts";
 import { openAudit, type Queryable } from "./queryable.ts";
 
 /** The outcomes a decision can have. */
-export const OUTCOMES = ["unchanged", "resolved", "unresolved", "skipped"] as const;
+export const OUTCOMES = ["unchanged", "resolved", "unresolved", "skipped", "linked"] as const;
 /** One decision outcome. */
 export type Outcome = DecisionRecord["outcome"];
 
@@ -124,6 +124,42 @@ export async function inactiveHolders(
     FROM decisions WHERE ${where} ORDER BY received_at DESC, event_id DESC LIMIT ?`,
     [limit],
   ) as unknown as InactiveHolderDecision[];
+  return { rows, total };
+}
+
+/** A link or conflict judged by `PERSON_ATTRIBUTE` to be a wrong link or a person returning. */
+export interface JudgedDecision {
+  readonly received_at: string;
+  readonly action: string | null;
+  readonly original_login: string | null;
+  readonly final_login: string | null;
+  readonly outcome: string;
+  readonly person: string | null;
+  readonly holder_person: string | null;
+  readonly person_match: string;
+  readonly person_action: string | null;
+  readonly holder_okta_user_id: string | null;
+}
+
+/**
+ * Decisions judged by `PERSON_ATTRIBUTE` to be a wrong link (`different`) or a person returning
+ * (`same`), newest first: the newest `limit`, and how many there are.
+ */
+export async function personJudgements(
+  db: Queryable,
+  limit: number,
+): Promise<{ readonly rows: JudgedDecision[]; readonly total: number }> {
+  const where = "person_match IN ('same', 'different')";
+  const { total } = await db.get(
+    `SELECT CAST(count(*) AS INTEGER) AS total FROM decisions WHERE ${where}`,
+  ) as { total: number };
+  const rows = await db.all(
+    `
+    SELECT received_at, action, original_login, final_login, outcome, person, holder_person,
+           person_match, person_action, holder_okta_user_id
+    FROM decisions WHERE ${where} ORDER BY received_at DESC, event_id DESC LIMIT ?`,
+    [limit],
+  ) as unknown as JudgedDecision[];
   return { rows, total };
 }
 

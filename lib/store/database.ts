@@ -153,7 +153,9 @@ ${LOGIN_CHANGES_VIEW}
   `,
   // 9: which owner attribute held the owner's id, and each decision's fingerprint (a digest of
   // what the rule read): one eventId may hold several decisions, one per inputs, so the key
-  // becomes (event_id, fingerprint). Decisions from before keep '' and match any inputs.
+  // becomes (event_id, fingerprint). Decisions from before keep '' and match any inputs. Who a
+  // login's holder is (`person`, PERSON_ATTRIBUTE), and each decision's judgement of it, with the
+  // new outcome `linked` (a returning person linked to their own account).
   keyDecisionsByInputs,
 ];
 
@@ -343,7 +345,8 @@ function keyDecisionsByInputs(db: DatabaseSync): void {
     original_login      TEXT COLLATE NOCASE,
     final_login         TEXT COLLATE NOCASE,
     outcome             TEXT NOT NULL
-                        CHECK (outcome IN ('unchanged', 'resolved', 'unresolved', 'skipped')),
+                        CHECK (outcome IN
+                          ('unchanged', 'resolved', 'unresolved', 'skipped', 'linked')),
     strategy            TEXT,
     reused              INTEGER NOT NULL DEFAULT 0,
     reason              TEXT,
@@ -355,6 +358,10 @@ function keyDecisionsByInputs(db: DatabaseSync): void {
     holder_okta_user_id TEXT,
     owner_attribute     TEXT,
     fingerprint         TEXT NOT NULL DEFAULT '',
+    person              TEXT,     -- the incoming user's PERSON_ATTRIBUTE value
+    holder_person       TEXT,     -- the holder's, as the index knew it
+    person_match        TEXT,     -- same, different, unverified (judged decisions only)
+    person_action       TEXT,     -- refused_link, linked (PERSON_MATCH=act only)
     PRIMARY KEY (event_id, fingerprint)
   );
   INSERT INTO decisions_keyed
@@ -369,6 +376,7 @@ function keyDecisionsByInputs(db: DatabaseSync): void {
   ALTER TABLE decisions_keyed RENAME TO decisions;
   CREATE INDEX decisions_by_job ON decisions (job_id, received_at);
   CREATE INDEX decisions_by_time ON decisions (received_at);
+  ALTER TABLE logins ADD COLUMN person TEXT;
   `);
   for (const view of views) db.exec(view.sql);
 }

@@ -91,7 +91,14 @@ function openStore(settings: StoreSettings): Open {
       audit.recordRejection(item.record);
       return null;
     }
-    return decideEvent(item.event, port, settings.strategies, item);
+    return decideEvent(
+      item.event,
+      port,
+      settings.strategies,
+      item,
+      undefined,
+      settings.personMatch ?? "off",
+    );
   };
   return {
     close: () => {

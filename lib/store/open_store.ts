@@ -4,6 +4,7 @@
  */
 
 import type { StrategyName } from "../config.ts";
+import type { PersonMatchMode } from "../decision/records.ts";
 import type { DecisionStore, StoreHooks } from "./decision_store.ts";
 import { openPgStore } from "./pg_store.ts";
 import { openSqliteStore } from "./sqlite_store.ts";
@@ -14,6 +15,8 @@ export interface OpenStoreSettings {
   readonly databaseUrl: string | null;
   readonly dbPath: string;
   readonly strategies: readonly StrategyName[];
+  /** How links and conflicts are judged by PERSON_ATTRIBUTE (default off). */
+  readonly personMatch?: PersonMatchMode;
   readonly groupCommitMax: number;
   readonly groupCommitWindowMs: number;
   /** Every decision is answered within this many milliseconds of its request's arrival. */
@@ -25,10 +28,12 @@ export interface OpenStoreSettings {
 /** Opens (and migrates) the store of the engine the settings name; rejects naming the cause. */
 export function openStore(settings: OpenStoreSettings, hooks: StoreHooks): Promise<DecisionStore> {
   const { strategies, groupCommitMax, groupCommitWindowMs, answerDeadlineMs } = settings;
+  const personMatch = settings.personMatch ?? "off";
   if (settings.databaseUrl !== null) {
     return openPgStore({
       url: settings.databaseUrl,
       strategies,
+      personMatch,
       groupCommitMax,
       groupCommitWindowMs,
       answerDeadlineMs,
@@ -38,6 +43,7 @@ export function openStore(settings: OpenStoreSettings, hooks: StoreHooks): Promi
     dbPath: settings.dbPath,
     busyTimeoutMs: settings.busyTimeoutMs,
     strategies,
+    personMatch,
     groupCommitMax,
     groupCommitWindowMs,
     answerDeadlineMs,

@@ -8,6 +8,7 @@ import { type Decided, decideSteps, decisionInputs } from "../decision/decide_ev
 import { runAsync } from "../decision/steps.ts";
 import { ContendedError } from "../decision/resolve_login.ts";
 import type { StrategyName } from "../config.ts";
+import type { PersonMatchMode } from "../decision/records.ts";
 import { messageOf } from "../log.ts";
 import { CommitError } from "./commit_error.ts";
 import type { ItemOutcome } from "./commit_queue.ts";
@@ -29,6 +30,7 @@ export interface PgStoreSettings {
   /** `postgres://` URL (TLS by its `sslmode`). */
   readonly url: string;
   readonly strategies: readonly StrategyName[];
+  readonly personMatch?: PersonMatchMode;
   readonly groupCommitMax: number;
   /** How long a request arriving at an idle store waits for company, in milliseconds. */
   readonly groupCommitWindowMs?: number;
@@ -63,7 +65,8 @@ export async function openPgStore(
     unguard();
     throw error;
   }
-  return storeOver(new PgEngine(sql, settings.strategies, unguard), {
+  const engine = new PgEngine(sql, settings.strategies, settings.personMatch ?? "off", unguard);
+  return storeOver(engine, {
     groupCommitMax: settings.groupCommitMax,
     groupCommitWindowMs: settings.groupCommitWindowMs ?? 0,
     answerDeadlineMs: settings.answerDeadlineMs,
@@ -77,10 +80,17 @@ class PgEngine implements Engine {
   readonly silentHealth = "PostgreSQL did not answer in time";
   readonly #sql: postgres.Sql;
   readonly #strategies: readonly StrategyName[];
+  readonly #personMatch: PersonMatchMode;
   readonly #unguard: () => void;
   #last: Health = { ok: true };
 
-  constructor(sql: postgres.Sql, strategies: readonly StrategyName[], unguard: () => void) {
+  constructor(
+    sql: postgres.Sql,
+    strategies: readonly StrategyName[],
+    personMatch: PersonMatchMode,
+    unguard: () => void,
+  ) {
+    this.#personMatch = personMatch;
     this.#sql = sql;
     this.#strategies = strategies;
     this.#unguard = unguard;
@@ -136,7 +146,7 @@ class PgEngine implements Engine {
         }
         // Its wait behind the group's earlier items counts towards its duration.
         const timing = { receivedAt: item.receivedAt, elapsedMs: item.elapsedMs + now() - sentMs };
-        const steps = decideSteps(item.event, this.#strategies, timing, now);
+        const steps = decideSteps(item.event, this.#strategies, timing, now, this.#personMatch);
         try {
           const decided: Decided = await tx.savepoint((sp) => runAsync(steps, pgPort(sp)));
           outcomes.push({ ok: true, value: decided });

@@ -131,12 +131,21 @@ ${LOGIN_CHANGES_VIEW}
   `,
   // 2 (SQLite's 9): which owner attribute held the owner's id, and each decision's fingerprint
   // (a digest of what the rule read): one eventId may hold several decisions, one per inputs.
-  // Decisions from before keep '' and are taken to match any inputs.
+  // Decisions from before keep '' and are taken to match any inputs. Who a login's holder is
+  // (PERSON_ATTRIBUTE), each decision's judgement of it, and the outcome `linked`.
   `
   ALTER TABLE decisions ADD COLUMN owner_attribute text;
   ALTER TABLE decisions ADD COLUMN fingerprint text COLLATE "C" NOT NULL DEFAULT '';
+  ALTER TABLE decisions ADD COLUMN person text;
+  ALTER TABLE decisions ADD COLUMN holder_person text;
+  ALTER TABLE decisions ADD COLUMN person_match text;
+  ALTER TABLE decisions ADD COLUMN person_action text;
   ALTER TABLE decisions DROP CONSTRAINT decisions_pkey;
   ALTER TABLE decisions ADD CONSTRAINT decisions_pkey PRIMARY KEY (event_id, fingerprint);
+  ALTER TABLE decisions DROP CONSTRAINT decisions_outcome_check;
+  ALTER TABLE decisions ADD CONSTRAINT decisions_outcome_check
+    CHECK (outcome IN ('unchanged', 'resolved', 'unresolved', 'skipped', 'linked'));
+  ALTER TABLE logins ADD COLUMN person text;
   `,
 ];
 
@@ -199,7 +208,7 @@ export async function migratePostgres(sql: postgres.Sql): Promise<void> {
 
 /** The columns of a {@link LoginEntry}. */
 const ENTRY_COLUMNS = `login_key AS "loginKey", login, owner, requested_key AS "requestedKey",
-  strategy, source, okta_user_id AS "oktaUserId", okta_status AS "oktaStatus"`;
+  strategy, source, okta_user_id AS "oktaUserId", okta_status AS "oktaStatus", person`;
 
 /** The rule's questions answered on `sql` (one transaction's connection). */
 export function pgPort(sql: Sql): AsyncPort {
@@ -221,9 +230,9 @@ export function pgPort(sql: Sql): AsyncPort {
       ),
     reserveIfFree: async (r: Reservation) => {
       const done = await sql`INSERT INTO logins
-        (login_key, login, owner, requested_key, strategy, source, event_id, created_at)
+        (login_key, login, owner, requested_key, strategy, source, event_id, created_at, person)
         VALUES (${loginKey(r.login)}, ${r.login}, ${r.owner}, ${r.requestedKey}, ${r.strategy},
-                ${r.source}, ${r.eventId}, ${r.at})
+                ${r.source}, ${r.eventId}, ${r.at}, ${r.person ?? null})
         ON CONFLICT (login_key) DO NOTHING`;
       return done.count === 1;
     },
@@ -285,13 +294,16 @@ export function pgPort(sql: Sql): AsyncPort {
       await sql`INSERT INTO decisions
         (event_id, received_at, job_id, app_id, external_id, owner, action, original_login,
          final_login, outcome, strategy, reused, reason, status, response, duration_ms,
-         owner_source, holder_status, holder_okta_user_id, owner_attribute, fingerprint)
+         owner_source, holder_status, holder_okta_user_id, owner_attribute, fingerprint,
+         person, holder_person, person_match, person_action)
         VALUES (${d.eventId}, ${d.receivedAt}, ${d.jobId}, ${d.appId}, ${d.externalId}, ${d.owner},
                 ${d.action}, ${d.originalLogin}, ${d.finalLogin}, ${d.outcome}, ${d.strategy},
                 ${d.reused ? 1 : 0}, ${d.reason}, ${d.reply.status}, ${d.reply.body},
                 ${Math.round(d.durationMs * 1000) / 1000}, ${d.ownerSource},
                 ${d.holderStatus ?? null}, ${d.holderOktaUserId ?? null},
-                ${d.ownerAttribute ?? null}, ${fingerprintOf(d.inputs)})`;
+                ${d.ownerAttribute ?? null}, ${fingerprintOf(d.inputs)},
+                ${d.person?.incoming ?? null}, ${d.person?.holder ?? null},
+                ${d.person?.match ?? null}, ${d.person?.action ?? null})`;
     },
   };
 }

@@ -29,8 +29,9 @@ export class AuditLog {
     this.#insertDecision = db.prepare(`INSERT INTO decisions
       (event_id, received_at, job_id, app_id, external_id, owner, action, original_login,
        final_login, outcome, strategy, reused, reason, status, response, duration_ms,
-       owner_source, holder_status, holder_okta_user_id, owner_attribute, fingerprint)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+       owner_source, holder_status, holder_okta_user_id, owner_attribute, fingerprint,
+       person, holder_person, person_match, person_action)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.#insertRejection = db.prepare(`INSERT INTO rejections
       (received_at, status, reason, remote_addr, method, path, event_id, count, last_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -86,6 +87,10 @@ export class AuditLog {
       d.holderOktaUserId ?? null,
       d.ownerAttribute ?? null,
       fingerprintOf(d.inputs),
+      d.person?.incoming ?? null,
+      d.person?.holder ?? null,
+      d.person?.match ?? null,
+      d.person?.action ?? null,
     );
   }
 

@@ -34,14 +34,14 @@ export class LoginIndex {
     this.#db = db;
     const columns =
       "login_key AS loginKey, login, owner, requested_key AS requestedKey, strategy, source, " +
-      "okta_user_id AS oktaUserId, okta_status AS oktaStatus";
+      "okta_user_id AS oktaUserId, okta_status AS oktaStatus, person";
     this.#get = db.prepare(`SELECT ${columns} FROM logins WHERE login_key = ?`);
     this.#forOwner = db.prepare(
       `SELECT ${columns} FROM logins WHERE owner = ? AND requested_key = ? LIMIT 1`,
     );
     const insert = `INTO logins
-      (login_key, login, owner, requested_key, strategy, source, event_id, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+      (login_key, login, owner, requested_key, strategy, source, event_id, created_at, person)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
     this.#insert = db.prepare(`INSERT ${insert}`);
     this.#insertIfAbsent = db.prepare(`INSERT OR IGNORE ${insert}`);
     this.#disown = db.prepare(
@@ -144,6 +144,7 @@ function params(r: Reservation) {
     r.source,
     r.eventId,
     r.at,
+    r.person ?? null,
   ] as const;
 }
 

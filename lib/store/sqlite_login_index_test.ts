@@ -13,6 +13,7 @@ Deno.test("LoginIndex.find() ignores case and diacritics, as Okta does", async (
     const expected = {
       loginKey: "zoe.darcy@example.com",
       oktaStatus: null,
+      person: null,
       oktaUserId: null,
       login: "Zoë.Darcy@Example.com",
       owner: "o1",
@@ -61,6 +62,7 @@ Deno.test("LoginIndex.findForOwner() finds the login an owner got for a requeste
     assert.deepEqual({ ...index.findForOwner("owner-1", "Kim.Park@Example.com") }, {
       loginKey: "kim.soo.park@example.com",
       oktaStatus: null,
+      person: null,
       oktaUserId: null,
       login: "kim.soo.park@example.com",
       owner: "owner-1",
@@ -85,6 +87,7 @@ Deno.test("LoginIndex.disown() keeps the login taken but by no owner", async () 
     assert.deepEqual({ ...index.find("ana@example.com") }, {
       loginKey: "ana@example.com",
       oktaStatus: null,
+      person: null,
       oktaUserId: null,
       login: "ana@example.com",
       owner: null,

@@ -13,6 +13,8 @@ export interface ListedUser {
   readonly login: string;
   /** Okta's status (ACTIVE, SUSPENDED, DEPROVISIONED, ...), `null` if the reply lacks it. */
   readonly status: string | null;
+  /** The user's `PERSON_ATTRIBUTE` value, when one is set and the user has it. */
+  readonly person?: string | null;
 }
 
 /** A login the hook reserved that no Okta user held when this sync listed them all. */
@@ -44,10 +46,19 @@ export class SyncWriter {
         const inserted = await tx.run(
           `INSERT INTO logins
             (login_key, login, owner, requested_key, strategy, source, event_id, created_at,
-             okta_user_id, seen_at, okta_status)
-            VALUES (?, ?, ?, NULL, 'sync', 'sync', NULL, ?, ?, ?, ?)
+             okta_user_id, seen_at, okta_status, person)
+            VALUES (?, ?, ?, NULL, 'sync', 'sync', NULL, ?, ?, ?, ?, ?)
             ON CONFLICT (login_key) DO NOTHING`,
-          [key, found.login, oktaUserOwner(found.id), this.#at, found.id, this.#at, found.status],
+          [
+            key,
+            found.login,
+            oktaUserOwner(found.id),
+            this.#at,
+            found.id,
+            this.#at,
+            found.status,
+            found.person ?? null,
+          ],
         );
         if (inserted === 1) {
           added++;
@@ -55,8 +66,9 @@ export class SyncWriter {
           // A row the hook, a seed or a link made keeps its owner: only what Okta says is
           // recorded. For a hook row this confirms that Okta created the user it was reserved for.
           await tx.run(
-            "UPDATE logins SET okta_user_id = ?, seen_at = ?, okta_status = ? WHERE login_key = ?",
-            [found.id, this.#at, found.status, key],
+            `UPDATE logins SET okta_user_id = ?, seen_at = ?, okta_status = ?,
+               person = coalesce(?, person) WHERE login_key = ?`,
+            [found.id, this.#at, found.status, found.person ?? null, key],
           );
           updated++;
         }

@@ -3,6 +3,7 @@
  * imports this file and neither imports the other.
  */
 
+import type { PersonMatchMode } from "../decision/records.ts";
 import type { RejectionRecord } from "../decision/records.ts";
 import type { StrategyName } from "../config.ts";
 import type { Decided } from "../decision/decide_event.ts";
@@ -17,6 +18,8 @@ export interface StoreSettings {
   /** How long to wait for another process's write lock, in milliseconds. */
   readonly busyTimeoutMs: number;
   readonly strategies: readonly StrategyName[];
+  /** How links and conflicts are judged by PERSON_ATTRIBUTE. */
+  readonly personMatch?: PersonMatchMode;
   /** Most decisions in one transaction. */
   readonly groupCommitMax: number;
   /** How long a request arriving at an idle store waits for company, in milliseconds. */
