@@ -34,7 +34,7 @@ const HELP: OptionSpec = { type: "boolean", short: "h" };
 const DATABASE = ["DB_PATH", "DATABASE_URL"] as const;
 
 /** The variables of each command, kept literal for the commands' typed environments. */
-export const SEED_VARIABLES = DATABASE;
+export const SEED_VARIABLES = [...DATABASE, "PERSON_ATTRIBUTE"] as const;
 export const SYNC_VARIABLES = [
   "OKTA_ORG_URL",
   "OKTA_API_TOKEN",

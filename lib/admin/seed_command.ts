@@ -4,7 +4,7 @@
 
 import { createReadStream } from "node:fs";
 import { parseArgs } from "node:util";
-import { DATA_DIR, redactedUrl } from "../config.ts";
+import { DATA_DIR, readPersonAttribute, redactedUrl } from "../config.ts";
 import { messageOf } from "../log.ts";
 import {
   type CommandIo,
@@ -20,14 +20,18 @@ import { type OpenedQueryable, openQueryable } from "../store/queryable.ts";
 const USAGE = `Usage: deno task seed FILE.csv
 
 Loads existing Okta logins into the login index. The file needs a header row with a "login"
-column, or "Username" as in Okta's user export; other columns are ignored. Safe to run again.
+column, or "Username" as in Okta's user export. Columns "id" and "status" (Okta's user export)
+give each holder's Okta user id and status, and with PERSON_ATTRIBUTE set, a column of that name
+their person value; other columns are ignored. Safe to run again.
 
-Environment: DB_PATH (default ${DATA_DIR}/import-hook.db), or DATABASE_URL for PostgreSQL`;
+Environment: DB_PATH (default ${DATA_DIR}/import-hook.db), or DATABASE_URL for PostgreSQL;
+PERSON_ATTRIBUTE`;
 
 /** The seed's environment, read by name. */
 export interface SeedEnv {
   readonly DB_PATH?: string;
   readonly DATABASE_URL?: string;
+  readonly PERSON_ATTRIBUTE?: string;
 }
 
 /** Most bad rows listed one by one; the rest are counted. */
@@ -58,6 +62,13 @@ export async function runSeed(
     return EXIT_USAGE;
   }
 
+  let personAttribute: string | null;
+  try {
+    personAttribute = readPersonAttribute(env);
+  } catch (error) {
+    err(messageOf(error));
+    return 1;
+  }
   const target = { dbPath: dbPathOf(env), databaseUrl: databaseUrlOf(env) };
   const where = target.databaseUrl === null ? target.dbPath : redactedUrl(target.databaseUrl);
   let opened: OpenedQueryable;
@@ -73,6 +84,7 @@ export async function runSeed(
     const report = await seedLogins(opened.seedSink, createReadStream(file), {
       at: io.now().toISOString(),
       onProgress: (rows) => err(`... ${rows} rows`),
+      personAttribute,
     });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     out(

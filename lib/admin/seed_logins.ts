@@ -8,7 +8,7 @@ import { parse } from "csv-parse";
 import type { Readable } from "node:stream";
 import { crlfToLf } from "./csv.ts";
 import { loginKey } from "../decision/fold_name.ts";
-import type { SeedEntry, SeedSink } from "../store/seed_store.ts";
+import type { SeedEntry, SeedHolder, SeedSink } from "../store/seed_store.ts";
 
 /** Header names accepted for the login column, in order of preference (case-insensitive). */
 export const LOGIN_COLUMNS = ["login", "username"] as const;
@@ -33,6 +33,11 @@ export interface SeedReport {
 export interface SeedOptions {
   readonly at: string;
   readonly onProgress?: (rows: number) => void;
+  /**
+   * `PERSON_ATTRIBUTE`: a column of that name gives each holder's person value. Columns `id` and
+   * `status` (as in Okta's user export) give the holder's Okta user id and status.
+   */
+  readonly personAttribute?: string | null;
 }
 
 /** The header was unusable; nothing was loaded. */
@@ -55,7 +60,7 @@ export async function seedLogins(
   input: Readable,
   options: SeedOptions,
 ): Promise<SeedReport> {
-  const read = readLogins(input);
+  const read = readLogins(input, options.personAttribute ?? null);
   let rows = 0;
   let added = 0;
   const bad: BadRow[] = [];
@@ -68,11 +73,13 @@ export async function seedLogins(
         break;
       }
       rows++;
-      if (typeof next.value === "number") {
-        bad.push({ line: -next.value, reason: `Empty ${read.column()}` });
+      const value = next.value;
+      if (typeof value === "number") {
+        bad.push({ line: -value, reason: `Empty ${read.column()}` });
         continue;
       }
-      batch.push([loginKey(next.value), next.value]);
+      if (typeof value === "string") batch.push([loginKey(value), value]);
+      else batch.push([loginKey(value.login), value.login, value]);
     }
     if (batch.length > 0) added += await sink.add(batch, options.at);
     if (more) options.onProgress?.(rows);
@@ -87,27 +94,60 @@ export async function seedLogins(
  * (one small value per row instead of a record, an info and a wrapper object). `column()` names
  * the login column once the header is read ("" before).
  */
-function readLogins(input: Readable): {
-  readonly records: AsyncIterator<string | number>;
+function readLogins(input: Readable, personAttribute: string | null): {
+  readonly records: AsyncIterator<string | number | SeedRow>;
   column(): string;
 } {
   let column = "";
+  let extra: { id?: string; status?: string; person?: string } = {};
   const parser = input.pipe(crlfToLf()).pipe(parse({
     bom: true,
     columns: (header: string[]) => {
       const names = header.map((name) => name.trim());
       column = loginColumn(names);
+      const named = (wanted: string) => names.find((name) => name.toLowerCase() === wanted);
+      extra = {
+        ...optionalColumn("id", named("id")),
+        ...optionalColumn("status", named("status")),
+        ...optionalColumn(
+          "person",
+          personAttribute === null ? undefined : named(personAttribute.toLowerCase()),
+        ),
+      };
       return names;
     },
     relax_column_count: true,
     skip_empty_lines: true,
-    on_record: (record: Record<string, string | undefined>, info: { lines: number }) =>
-      record[column]?.trim() || -info.lines,
+    on_record: (record: Record<string, string | undefined>, info: { lines: number }) => {
+      const login = record[column]?.trim();
+      if (!login) return -info.lines;
+      // One string per row unless the file says more: the common case stays small.
+      if (extra.id === undefined && extra.status === undefined && extra.person === undefined) {
+        return login;
+      }
+      const cell = (name: string | undefined) =>
+        name === undefined ? null : record[name]?.trim() || null;
+      return {
+        login,
+        oktaUserId: cell(extra.id),
+        status: cell(extra.status),
+        person: cell(extra.person),
+      } satisfies SeedRow;
+    },
   }));
   return {
-    records: (parser as AsyncIterable<string | number>)[Symbol.asyncIterator](),
+    records: (parser as AsyncIterable<string | number | SeedRow>)[Symbol.asyncIterator](),
     column: () => column,
   };
+}
+
+/** A row of a file that says more than the login: its holder, as Okta's export has it. */
+interface SeedRow extends SeedHolder {
+  readonly login: string;
+}
+
+function optionalColumn(key: string, name: string | undefined): Record<string, string> {
+  return name === undefined ? {} : { [key]: name };
 }
 
 function loginColumn(header: string[]): string {

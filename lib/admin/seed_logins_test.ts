@@ -4,6 +4,8 @@ import { LoginIndex } from "../store/sqlite_login_index.ts";
 import { sqliteSeedSink } from "../store/seed_store.ts";
 import { SeedFormatError, seedLogins } from "./seed_logins.ts";
 import { withDatabase } from "../../tests/_test_utils.ts";
+import { withPostgresDatabase } from "../../tests/_postgres.ts";
+import { openQueryable } from "../store/queryable.ts";
 
 const AT = "2026-03-02T08:00:00.000Z";
 
@@ -63,5 +65,59 @@ Deno.test("seedLogins() refuses a header without a login column and an empty fil
     );
     await assert.rejects(seedLogins(sqliteSeedSink(db), csv(""), { at: AT }), /The file is empty/);
     assert.deepEqual({ ...db.prepare("SELECT count(*) AS n FROM logins").get() }, { n: 0 });
+  });
+});
+
+Deno.test("seedLogins() keeps each holder's Okta user id, status and person value when the file has them", async () => {
+  await withDatabase("seed-logins-", async (db) => {
+    const report = await seedLogins(
+      sqliteSeedSink(db),
+      csv(
+        "Username,id,Status,employeeNumber\npat@x.com,00uPat,DEPROVISIONED,N-100\nlee@x.com,,ACTIVE,\n",
+      ),
+      { at: AT, personAttribute: "employeeNumber" },
+    );
+    assert.equal(report.added, 2);
+    const rows = db.prepare(
+      "SELECT login, owner, okta_user_id, okta_status, person FROM logins ORDER BY login",
+    ).all().map((row) => ({ ...row }));
+    assert.deepEqual(rows, [
+      { login: "lee@x.com", owner: null, okta_user_id: null, okta_status: "ACTIVE", person: null },
+      {
+        login: "pat@x.com",
+        owner: null,
+        okta_user_id: "00uPat",
+        okta_status: "DEPROVISIONED",
+        person: "N-100",
+      },
+    ]);
+    // The index answers with the holder's person value: a returning Pat can be recognised.
+    assert.equal(new LoginIndex(db).find("PAT@x.com")?.person, "N-100");
+  });
+});
+
+Deno.test("seedLogins() keeps the holder's id, status and person on PostgreSQL too", async () => {
+  await withPostgresDatabase(async (url) => {
+    const opened = await openQueryable({ dbPath: "unused", databaseUrl: url });
+    try {
+      await seedLogins(
+        opened.seedSink,
+        csv("login,id,status,employeeNumber\npat@x.com,00uPat,DEPROVISIONED,N-100\n"),
+        { at: AT, personAttribute: "employeeNumber" },
+      );
+      const rows = await opened.q.all(
+        "SELECT login, okta_user_id, okta_status, person FROM logins",
+      );
+      assert.deepEqual(rows, [
+        {
+          login: "pat@x.com",
+          okta_user_id: "00uPat",
+          okta_status: "DEPROVISIONED",
+          person: "N-100",
+        },
+      ]);
+    } finally {
+      await opened.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { AuditLog } from "./sqlite_audit.ts";
 import { DatabaseSync } from "node:sqlite";
 import { openDatabase, SCHEMA_VERSION } from "./database.ts";
 import { withTempDir } from "../../tests/_test_utils.ts";
@@ -300,5 +301,57 @@ Deno.test("openDatabase() creates the file, its -wal and -shm readable by the ow
     }).output();
     assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
     assert.equal(new TextDecoder().decode(output.stdout).trim(), "600 600 600");
+  });
+});
+
+Deno.test("openDatabase() moves a version 8 audit to (event_id, fingerprint) keys, keeping every row and view", async () => {
+  await withTempDir("database-", (dir) => {
+    const dbPath = `${dir}/hook.db`;
+    const db = openDatabase(dbPath);
+    // Back to version 8: decisions keyed by event_id alone, no person columns.
+    const views = db.prepare(
+      "SELECT name, sql FROM sqlite_schema WHERE type = 'view' AND sql LIKE '%decisions%'",
+    ).all() as { name: string; sql: string }[];
+    for (const view of views) db.exec(`DROP VIEW ${view.name}`);
+    db.exec(`
+      CREATE TABLE decisions_v8 (
+        event_id TEXT PRIMARY KEY, received_at TEXT NOT NULL, job_id TEXT, app_id TEXT,
+        external_id TEXT, owner TEXT NOT NULL, action TEXT, original_login TEXT COLLATE NOCASE,
+        final_login TEXT COLLATE NOCASE, outcome TEXT NOT NULL, strategy TEXT,
+        reused INTEGER NOT NULL DEFAULT 0, reason TEXT, status INTEGER NOT NULL, response TEXT,
+        duration_ms REAL NOT NULL, owner_source TEXT, holder_status TEXT, holder_okta_user_id TEXT
+      );
+      DROP TABLE decisions;
+      ALTER TABLE decisions_v8 RENAME TO decisions;
+      CREATE INDEX decisions_by_job ON decisions (job_id, received_at);
+      CREATE INDEX decisions_by_time ON decisions (received_at);
+      ALTER TABLE logins DROP COLUMN person;
+      INSERT INTO decisions (event_id, received_at, job_id, owner, action, original_login,
+        final_login, outcome, strategy, status, response, duration_ms, owner_source)
+      VALUES ('evt-old', '2026-01-01T00:00:00.000Z', 'job-1', '["0oa","employeeId","E1"]',
+        'CREATE_USER', 'a@x.com', 'a.b@x.com', 'resolved', 'middle_name', 200, '{"commands":[]}',
+        1.5, 'attribute');
+      PRAGMA user_version = 8;
+    `);
+    for (const view of views) db.exec(view.sql);
+    db.close();
+    const migrated = openDatabase(dbPath);
+    try {
+      assert.equal(pragma(migrated, "user_version"), SCHEMA_VERSION);
+      assert.deepEqual(schemaObjects(migrated), OBJECTS);
+      assert.deepEqual(
+        { ...migrated.prepare("SELECT event_id, fingerprint, person_match FROM decisions").get() },
+        { event_id: "evt-old", fingerprint: "", person_match: null },
+      );
+      assert.deepEqual(
+        { ...migrated.prepare("SELECT job_id, resolved FROM job_summary").get() },
+        { job_id: "job-1", resolved: 1 },
+      );
+      // A decision from before fingerprints is still replayed to Okta's retry.
+      const prior = new AuditLog(migrated).findDecision("evt-old", '["anything"]');
+      assert.equal(prior?.sameInputs && prior.decision.reply.body, '{"commands":[]}');
+    } finally {
+      migrated.close();
+    }
   });
 });

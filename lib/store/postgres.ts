@@ -27,7 +27,7 @@ import type { AsyncPort } from "../decision/steps.ts";
 export type Sql = postgres.Sql | postgres.TransactionSql;
 
 /** Each entry moves the schema one version up; never edit a released entry, append a new one. */
-const MIGRATIONS: readonly string[] = [
+export const PG_MIGRATIONS: readonly string[] = [
   // 1: the schema of SQLite's version 8, in PostgreSQL's words. Times are ISO-8601 text, as there.
   `
   CREATE TABLE logins (
@@ -150,7 +150,7 @@ ${LOGIN_CHANGES_VIEW}
 ];
 
 /** The schema version this code writes. */
-export const PG_SCHEMA_VERSION = MIGRATIONS.length;
+export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
 
 /** Options for {@link connectPostgres}. */
 export interface PgOptions {
@@ -199,7 +199,7 @@ export async function migratePostgres(sql: postgres.Sql): Promise<void> {
       );
     }
     for (let version = current; version < PG_SCHEMA_VERSION; version++) {
-      await tx.unsafe(MIGRATIONS[version]!);
+      await tx.unsafe(PG_MIGRATIONS[version]!);
     }
     if (rows.length === 0) await tx`INSERT INTO schema_version VALUES (${PG_SCHEMA_VERSION})`;
     else await tx`UPDATE schema_version SET version = ${PG_SCHEMA_VERSION}`;

@@ -9,8 +9,15 @@ import type postgres from "postgres";
 import { inTransaction } from "./database.ts";
 import { LoginIndex } from "./sqlite_login_index.ts";
 
-/** One login to seed: its key (`loginKey`) and the login as the file has it. */
-export type SeedEntry = readonly [key: string, login: string];
+/** What an Okta user export says of a login's holder, when its columns are there. */
+export interface SeedHolder {
+  readonly oktaUserId: string | null;
+  readonly status: string | null;
+  readonly person: string | null;
+}
+
+/** One login to seed: its key (`loginKey`), the login as the file has it, and its holder. */
+export type SeedEntry = readonly [key: string, login: string, holder?: SeedHolder];
 
 /** Takes batches of logins, in file order; each resolves to how many were added. */
 export interface SeedSink {
@@ -26,10 +33,22 @@ export function sqliteSeedSink(db: DatabaseSync): SeedSink {
     add: (batch, at) =>
       Promise.resolve(inTransaction(db, () => {
         db.exec(
-          `CREATE TEMP TABLE IF NOT EXISTS ${BATCH_TABLE} (login_key TEXT NOT NULL, login TEXT NOT NULL)`,
+          `CREATE TEMP TABLE IF NOT EXISTS ${BATCH_TABLE} (login_key TEXT NOT NULL,
+             login TEXT NOT NULL, okta_user_id TEXT, okta_status TEXT, person TEXT)`,
         );
-        const stage = db.prepare(`INSERT INTO ${BATCH_TABLE} (login_key, login) VALUES (?, ?)`);
-        for (const [key, login] of batch) stage.run(key, login);
+        const stage = db.prepare(
+          `INSERT INTO ${BATCH_TABLE} (login_key, login, okta_user_id, okta_status, person)
+           VALUES (?, ?, ?, ?, ?)`,
+        );
+        for (const [key, login, holder] of batch) {
+          stage.run(
+            key,
+            login,
+            holder?.oktaUserId ?? null,
+            holder?.status ?? null,
+            holder?.person ?? null,
+          );
+        }
         const added = index.reserveSeededFrom(BATCH_TABLE, at);
         db.exec(`DROP TABLE temp.${BATCH_TABLE}`);
         return added;
@@ -43,9 +62,16 @@ export function pgSeedSink(sql: postgres.Sql): SeedSink {
     add: async (batch, at) => {
       if (batch.length === 0) return 0;
       const done = await sql`INSERT INTO logins
-          (login_key, login, owner, requested_key, strategy, source, event_id, created_at)
-        SELECT e->>0, e->>1, NULL, NULL, 'seed', 'seed', NULL, ${at}
-        FROM jsonb_array_elements(${sql.json(batch.map(([k, l]) => [k, l]))}::jsonb)
+          (login_key, login, owner, requested_key, strategy, source, event_id, created_at,
+           okta_user_id, okta_status, person)
+        SELECT e->>0, e->>1, NULL, NULL, 'seed', 'seed', NULL, ${at}, e->>2, e->>3, e->>4
+        FROM jsonb_array_elements(${
+        sql.json(
+          batch.map((
+            [k, l, h],
+          ) => [k, l, h?.oktaUserId ?? null, h?.status ?? null, h?.person ?? null]),
+        )
+      }::jsonb)
              WITH ORDINALITY AS t(e, n)
         ORDER BY (e->>0) COLLATE "C", n
         ON CONFLICT (login_key) DO NOTHING`;

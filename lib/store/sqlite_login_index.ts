@@ -79,14 +79,16 @@ export class LoginIndex {
   }
 
   /**
-   * Records the logins of the temporary table `table` (columns `login_key`, `login`) as taken by
-   * no one, strategy and source `seed`, unless they already are, in key order (of two rows with
-   * one key, the first inserted in `table` wins). Returns how many rows were added.
+   * Records the logins of the temporary table `table` (columns `login_key`, `login`,
+   * `okta_user_id`, `okta_status`, `person`) as taken by no one, strategy and source `seed`, unless
+   * they already are, in key order (of two rows with one key, the first inserted in `table`
+   * wins). Returns how many rows were added.
    */
   reserveSeededFrom(table: string, at: string): number {
     const insert = this.#db.prepare(`INSERT OR IGNORE INTO logins
-      (login_key, login, owner, requested_key, strategy, source, event_id, created_at)
-      SELECT login_key, login, NULL, NULL, 'seed', 'seed', NULL, ?
+      (login_key, login, owner, requested_key, strategy, source, event_id, created_at,
+       okta_user_id, okta_status, person)
+      SELECT login_key, login, NULL, NULL, 'seed', 'seed', NULL, ?, okta_user_id, okta_status, person
       FROM temp.${table} ORDER BY login_key, rowid`);
     return Number(insert.run(at).changes);
   }
