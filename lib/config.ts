@@ -214,7 +214,8 @@ function trustedProxies(env: RawEnv): AddressBlock[] {
 function integer(env: RawEnv, name: keyof RawEnv, fallback: number, min: number, max: number) {
   const text = optional(env, name);
   if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text)) {
+  // A negative number is a number out of range, not "not a number".
+  if (!/^-?\d+$/.test(text)) {
     throw new ConfigError(name, `Cannot read ${name}: "${text}" is not a number`);
   }
   const value = Number(text);

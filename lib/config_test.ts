@@ -122,7 +122,7 @@ Deno.test("parseConfig() accepts the ends of every numeric range", () => {
 
 Deno.test("parseConfig() refuses a PORT that is not a port number, naming PORT", () => {
   assertConfigError({ PORT: "https" }, 'Cannot read PORT: "https" is not a number');
-  assertConfigError({ PORT: "-1" }, 'Cannot read PORT: "-1" is not a number');
+  assertConfigError({ PORT: "-1" }, 'Cannot read PORT: "-1" is not between 0 and 65535');
   assertConfigError({ PORT: "80.5" }, 'Cannot read PORT: "80.5" is not a number');
   assertConfigError({ PORT: "65536" }, 'Cannot read PORT: "65536" is not between 0 and 65535');
 });

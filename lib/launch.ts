@@ -82,7 +82,9 @@ export function launch(command: string, args: readonly string[], env: Env, place
     realArgs[realArgs.indexOf(file)] = path(file);
   }
   if (out !== null) {
+    // Read too: the command checks the directory exists before any work.
     writes.push(dirname(granted(out.value)));
+    reads.push(dirname(granted(out.value)));
     realArgs[out.index] = realArgs[out.index]!.replace(out.value, path(out.value));
   }
   // With PostgreSQL: its host, and libpq's PG* variables the driver reads (PGPASSWORD, ...).

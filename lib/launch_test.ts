@@ -50,7 +50,8 @@ Deno.test("launch() grants an admin command the files it is given, and no networ
     {},
     PLACES,
   );
-  assert.ok(preview.args.some((arg) => arg.endsWith(",/home/admin/in/users.csv")));
+  // The file it reads, and the directory --out writes to (checked before any work).
+  assert.ok(preview.args.some((arg) => arg.endsWith(",/home/admin/in/users.csv,/tmp/plans")));
   assert.ok(
     preview.args.some((arg) => arg.startsWith("--allow-write=") && arg.endsWith(",/tmp/plans")),
   );

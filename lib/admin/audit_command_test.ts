@@ -232,6 +232,14 @@ Deno.test("deno task audit answers bad arguments with one line and exit code 2",
       'Option --limit must be a whole number above 0, got "0" (see --help)',
     ],
     [
+      ["list", "--limit", "-1"],
+      'Option --limit needs a value; one that starts with "-" goes as --limit=VALUE (see --help)',
+    ],
+    [
+      ["list", "--limit=-1"],
+      'Option --limit must be a whole number above 0, got "-1" (see --help)',
+    ],
+    [
       ["list", "--since", "2026-02-30"],
       'Option --since must be a date, a date-time or an age (2026-03-01, 2026-03-01T22:00:00Z, 24h), got "2026-02-30" (see --help)',
     ],

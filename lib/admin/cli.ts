@@ -3,6 +3,7 @@
  * where the database is, and one-line messages for bad arguments and failures.
  */
 
+import { dirname } from "node:path";
 import { DEFAULT_DB_PATH } from "../config.ts";
 import { messageOf, writeAllSync } from "../log.ts";
 import type { OktaClientOptions, OktaWait } from "../okta/okta_api.ts";
@@ -54,6 +55,12 @@ export function databaseUrlOf(env: { readonly DATABASE_URL?: string | undefined 
 export function usageError(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   const text = errorMessage(error);
+  // parseArgs reads "--limit -1" as a missing value and answers in three lines: say it in one.
+  const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(text);
+  if (ambiguous) {
+    const option = ambiguous[1]!;
+    return `Option ${option} needs a value; one that starts with "-" goes as ${option}=VALUE (see --help)`;
+  }
   const short = code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
     ? text.replace(/\. To specify .*$/, "")
     : text;
@@ -65,6 +72,40 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "no such file";
   if (error instanceof Deno.errors.PermissionDenied) return error.message.split("\n")[0]!;
   return messageOf(error);
+}
+
+/**
+ * Why `path` cannot be read as the file a command was given, in one line, or `null`: checked
+ * before any work, so a directory or a missing file never costs a copy of the index first.
+ */
+export async function inputProblem(path: string): Promise<string | null> {
+  try {
+    const info = await Deno.stat(path);
+    return info.isFile ? null : `Cannot read "${path}": it is a directory, not a file`;
+  } catch (error) {
+    return `Cannot read "${path}": ${errorMessage(error)}`;
+  }
+}
+
+/**
+ * Why `path` cannot be written as a command's output, in one line, or `null`: its directory must
+ * exist and be a directory, and `path` itself must not be one.
+ */
+export async function outputProblem(path: string, option: string): Promise<string | null> {
+  const dir = dirname(path);
+  try {
+    if (!(await Deno.stat(dir)).isDirectory) {
+      return `Cannot write ${option} "${path}": "${dir}" is not a directory`;
+    }
+  } catch (error) {
+    return `Cannot write ${option} "${path}": its directory "${dir}": ${errorMessage(error)}`;
+  }
+  try {
+    if ((await Deno.stat(path)).isDirectory) {
+      return `Cannot write ${option} "${path}": it is a directory`;
+    }
+  } catch { /* it does not exist yet: it will be created */ }
+  return null;
 }
 
 /** A line saying why a command talking to Okta is waiting. */

@@ -5,6 +5,7 @@
  * as they would in one import job.
  */
 
+import type { PersonMatchMode } from "../decision/records.ts";
 import { parse } from "csv-parse";
 import type { DatabaseSync } from "node:sqlite";
 import type { Readable } from "node:stream";
@@ -39,6 +40,12 @@ export interface PreviewOptions {
   /** The service's MIDDLE_NAME_ATTRIBUTE: the middle name column reaches the hook under it. */
   readonly middleNameAttribute: string;
   readonly strategies: readonly StrategyName[];
+  /**
+   * The service's PERSON_ATTRIBUTE: a column of that name reaches the hook as the Okta user's
+   * value, and each conflict is judged as the service would (`personMatch`).
+   */
+  readonly personAttribute?: string | null;
+  readonly personMatch?: PersonMatchMode;
   /** Timestamp written on the reservations in the copy. */
   readonly at: string;
   /** Called every {@link PROGRESS_ROWS} rows. */
@@ -53,9 +60,11 @@ export interface PlanRow {
   readonly originalLogin: string | null;
   /** The login Okta would create the user with; `null` when the row would fail. */
   readonly plannedLogin: string | null;
-  readonly outcome: "unchanged" | "resolved" | "unresolved" | "bad";
+  readonly outcome: "unchanged" | "resolved" | "unresolved" | "linked" | "bad";
   readonly strategy: string | null;
   readonly reason: string;
+  /** A judged conflict (PERSON_ATTRIBUTE): `same`/`different`/`unverified`, and what was done. */
+  readonly person?: string | null;
 }
 
 /** The counts and the plan. */
@@ -66,6 +75,8 @@ export interface PreviewReport {
   /** Resolved rows per strategy, in the configured order. */
   readonly byStrategy: ReadonlyMap<string, number>;
   readonly unresolved: number;
+  /** Rows whose login's holder is the same person returning (PERSON_MATCH=act). */
+  readonly linked: number;
   readonly bad: number;
   /** One entry per row, bad rows included, in file order. */
   readonly plan: readonly PlanRow[];
@@ -127,7 +138,7 @@ export async function previewImport(
     plan.push(badRow(startLine(error), null, null, error.message));
     ended(error);
   });
-  const counts = { rows: 0, unchanged: 0, resolved: 0, unresolved: 0 };
+  const counts = { rows: 0, unchanged: 0, resolved: 0, unresolved: 0, linked: 0 };
   const byStrategy = new Map<string, number>(options.strategies.map((name) => [name, 0]));
   await inTransaction(db, async () => {
     for await (const { line, record } of parser as AsyncIterable<Row>) {
@@ -142,7 +153,8 @@ export async function previewImport(
   });
   if (!sawHeader) throw new PreviewFormatError("The file is empty: expected a header row");
   plan.sort((a, b) => a.line - b.line);
-  const bad = plan.length - counts.unchanged - counts.resolved - counts.unresolved;
+  const bad = plan.length - counts.unchanged - counts.resolved - counts.unresolved -
+    counts.linked;
   return { ...counts, rows: plan.length, byStrategy, bad, plan, warnings };
 }
 
@@ -228,6 +240,7 @@ function previewRow(
   const resolution = resolveLogin(read.event, sqlitePort(index), {
     strategies: options.strategies,
     at: options.at,
+    personMatch: options.personAttribute ? options.personMatch ?? "report" : "off",
   });
   return planRow(line, id, login, resolution);
 }
@@ -249,6 +262,7 @@ export function hookRequest(
     | "appId"
     | "ownerAttributes"
     | "middleNameAttribute"
+    | "personAttribute"
   >,
 ): unknown {
   // The record is csv-parse's fresh object for this row: it becomes the profile as it is.
@@ -267,13 +281,28 @@ export function hookRequest(
       },
       action: { result: "CREATE_USER" },
       appUser: { profile },
-      user: { profile: { login: proposedLogin(record, options), middleName } },
+      user: {
+        profile: {
+          login: proposedLogin(record, options),
+          middleName,
+          ...(options.personAttribute
+            ? { [options.personAttribute]: record[options.personAttribute] ?? null }
+            : {}),
+        },
+      },
     },
   };
 }
 
 function planRow(line: number, id: string, login: string, resolution: Resolution): PlanRow {
-  const row = { line, id, originalLogin: login };
+  const judged = "person" in resolution && resolution.person
+    ? {
+      person: resolution.person.action === null
+        ? resolution.person.match
+        : `${resolution.person.match}, ${resolution.person.action}`,
+    }
+    : {};
+  const row = { line, id, originalLogin: login, ...judged };
   switch (resolution.outcome) {
     case "unchanged":
       return {
@@ -301,18 +330,22 @@ function planRow(line: number, id: string, login: string, resolution: Resolution
           resolution.problems.map((p) => `${p.strategy}: ${p.summary}`).join("; ")
         }`,
       };
-    case "skipped":
     case "linked":
-      // Every previewed row is a CREATE_USER and preview judges no person (PERSON_MATCH is the
-      // service's); kept so a new outcome cannot pass unnoticed.
+      return {
+        ...row,
+        plannedLogin: login,
+        outcome: "linked",
+        strategy: null,
+        reason: `The same person returning: linked to ${resolution.oktaUserId}`,
+      };
+    case "skipped":
+      // Every previewed row is a CREATE_USER; kept so a new outcome cannot pass unnoticed.
       return {
         ...row,
         plannedLogin: login,
         outcome: "bad",
         strategy: null,
-        reason: resolution.outcome === "linked"
-          ? "Linked to a returning person"
-          : resolution.reason,
+        reason: resolution.reason,
       };
   }
 }

@@ -9,7 +9,15 @@ import { createReadStream } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, DATA_DIR, parseConfig, redactedUrl } from "../config.ts";
 import { copyLoginIndex, copyLoginIndexFromPostgres, IndexCopyError } from "../store/index_copy.ts";
-import { type CommandIo, errorMessage, EXIT_USAGE, PROCESS_IO, usageError } from "./cli.ts";
+import {
+  type CommandIo,
+  errorMessage,
+  EXIT_USAGE,
+  inputProblem,
+  outputProblem,
+  PROCESS_IO,
+  usageError,
+} from "./cli.ts";
 import {
   type PlanRow,
   PreviewFormatError,
@@ -58,6 +66,7 @@ export const PLAN_COLUMNS = [
   "outcome",
   "strategy",
   "reason",
+  "person",
 ] as const;
 
 interface Arguments {
@@ -98,13 +107,21 @@ export async function runPreview(
   try {
     // Only the preview's variables: the service's defaults fill in the rest.
     config = parseConfig(env);
-    await Deno.stat(options.file);
   } catch (error) {
     err(
       error instanceof ConfigError
         ? error.message
         : `Cannot read "${options.file}": ${errorMessage(error)}`,
     );
+    return 1;
+  }
+  // Checked before the index is copied: a wrong path costs nothing.
+  const problem = await inputProblem(options.file) ??
+    (options.out === undefined || options.out === "-"
+      ? null
+      : await outputProblem(options.out, "--out"));
+  if (problem !== null) {
+    err(problem);
     return 1;
   }
 
@@ -145,6 +162,8 @@ export async function runPreview(
       ownerAttributes: config.ownerAttributes,
       middleNameAttribute: config.middleNameAttribute,
       strategies: config.strategies,
+      personAttribute: config.personAttribute,
+      personMatch: config.personMatch,
       at: new Date().toISOString(),
       onProgress: (rows) => err(`... ${rows} rows`),
     });
@@ -219,6 +238,7 @@ export function summaryLines(report: PreviewReport): string[] {
     count("resolved", report.resolved),
     ...[...report.byStrategy].map(([strategy, n]) => count(`  ${strategy}`, n)),
     count("unresolved", report.unresolved),
+    ...(report.linked > 0 ? [count("linked (returning)", report.linked)] : []),
     count("bad rows", report.bad),
   ];
   const bad = report.plan.filter((row) => row.outcome === "bad");
@@ -243,6 +263,7 @@ function planRecords(plan: readonly PlanRow[]) {
     outcome: row.outcome,
     strategy: row.strategy,
     reason: row.reason,
+    person: row.person ?? null,
   }));
 }
 

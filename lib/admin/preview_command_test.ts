@@ -78,13 +78,13 @@ Deno.test("deno task preview prints the summary, writes the CSV plan and leaves 
     );
     assert.equal(
       await Deno.readTextFile(`${dir}/plan.csv`),
-      "line,id,original_login,planned_login,outcome,strategy,reason\n" +
+      "line,id,original_login,planned_login,outcome,strategy,reason,person\n" +
         "2,E1,george.smith@example.com,george.alexander.smith@example.com,resolved,middle_name," +
-        "The login index holds the login for another user\n" +
-        "3,E2,ann.lee@example.com,ann.lee@example.com,unchanged,,\n" +
-        "4,E3,,,bad,,Empty userName\n" +
+        "The login index holds the login for another user,\n" +
+        "3,E2,ann.lee@example.com,ann.lee@example.com,unchanged,,,\n" +
+        "4,E3,,,bad,,Empty userName,\n" +
         "5,E4,george.smith@example.com,george.smith2@example.com,resolved,numeric_suffix," +
-        "The login index holds the login for another user\n",
+        "The login index holds the login for another user,\n",
     );
     assert.deepEqual(await Deno.readFile(`${dir}/hook.db`), before);
     const names = [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
@@ -114,14 +114,14 @@ Deno.test("deno task preview --out - --format json prints the plan on stdout and
       "[\n" +
         '  {"line":2,"id":"E1","original_login":"george.smith@example.com",' +
         '"planned_login":"george.smith2@example.com","outcome":"resolved",' +
-        '"strategy":"numeric_suffix","reason":"The login index holds the login for another user"},\n' +
+        '"strategy":"numeric_suffix","reason":"The login index holds the login for another user","person":null},\n' +
         '  {"line":3,"id":"E2","original_login":"ann.lee@example.com",' +
-        '"planned_login":"ann.lee@example.com","outcome":"unchanged","strategy":null,"reason":""},\n' +
+        '"planned_login":"ann.lee@example.com","outcome":"unchanged","strategy":null,"reason":"","person":null},\n' +
         '  {"line":4,"id":"E3","original_login":null,"planned_login":null,"outcome":"bad",' +
-        '"strategy":null,"reason":"Empty userName"},\n' +
+        '"strategy":null,"reason":"Empty userName","person":null},\n' +
         '  {"line":5,"id":"E4","original_login":"george.smith@example.com",' +
         '"planned_login":"george.smith3@example.com","outcome":"resolved",' +
-        '"strategy":"numeric_suffix","reason":"The login index holds the login for another user"}\n' +
+        '"strategy":"numeric_suffix","reason":"The login index holds the login for another user","person":null}\n' +
         "]\n",
     );
     assert.equal(
@@ -177,6 +177,17 @@ Deno.test("deno task preview fails with exit code 1 and the reason", async () =>
   await withLiveDatabase(async (dir, env) => {
     const cases: [string[], Record<string, string>, string][] = [
       [[`${dir}/none.csv`], env, `Cannot read "${dir}/none.csv": no such file`],
+      [[dir], env, `Cannot read "${dir}": it is a directory, not a file`],
+      [
+        [`${dir}/users.csv`, "--out", `${dir}/missing/plan.csv`],
+        env,
+        `Cannot write --out "${dir}/missing/plan.csv": its directory "${dir}/missing": no such file`,
+      ],
+      [
+        [`${dir}/users.csv`, "--out", dir, "--format", "csv"],
+        env,
+        `Cannot write --out "${dir}": it is a directory`,
+      ],
       [
         [`${dir}/users.csv`],
         { DB_PATH: `${dir}/none.db` },

@@ -256,3 +256,25 @@ Deno.test("previewImport() builds each login from the app's username format when
     );
   });
 });
+
+Deno.test("previewImport() with PERSON_ATTRIBUTE judges each conflict per row as the service would", async () => {
+  await withDatabase("preview-", async (db) => {
+    // Pat's old account (from a seed or sync: its Okta id and person value are known).
+    db.prepare(
+      `INSERT INTO logins (login_key, login, strategy, source, created_at, okta_user_id, person)
+       VALUES ('pat.doe@example.com', 'pat.doe@example.com', 'seed', 'seed', 't', '00uPat', 'N-1')`,
+    ).run();
+    const csv = "employeeId,userName,middleName,employeeNumber\n" +
+      "E1,pat.doe@example.com,Quinn,N-1\n" + // Pat returning
+      "E2,pat.doe@example.com,Lee,N-2\n"; // another Pat Doe
+    const act = await preview(db, csv, { personAttribute: "employeeNumber", personMatch: "act" });
+    assert.deepEqual(
+      act.plan.map((row) => [row.outcome, row.plannedLogin, row.person]),
+      [
+        ["linked", "pat.doe@example.com", "same, linked"],
+        ["resolved", "pat.lee.doe@example.com", "different"],
+      ],
+    );
+    assert.equal(act.linked, 1);
+  });
+});

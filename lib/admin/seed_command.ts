@@ -11,6 +11,7 @@ import {
   databaseUrlOf,
   dbPathOf,
   EXIT_USAGE,
+  inputProblem,
   PROCESS_IO,
   usageError,
 } from "./cli.ts";
@@ -71,9 +72,13 @@ export async function runSeed(
   }
   const target = { dbPath: dbPathOf(env), databaseUrl: databaseUrlOf(env) };
   const where = target.databaseUrl === null ? target.dbPath : redactedUrl(target.databaseUrl);
+  const problem = await inputProblem(file);
+  if (problem !== null) {
+    err(problem);
+    return 1;
+  }
   let opened: OpenedQueryable;
   try {
-    await Deno.stat(file);
     opened = await openQueryable(target);
   } catch (error) {
     err(`Cannot seed from "${file}" into "${where}": ${messageOf(error)}`);

@@ -146,8 +146,18 @@ Deno.test("deno task seed exits 1 when the file does not exist, creating no data
     assert.equal(result.code, 1);
     assert.match(
       result.stderr,
-      new RegExp(`^Cannot seed from "${file}" into "${dbPath}": No such file or directory`),
+      new RegExp(`^Cannot read "${file}": no such file\n$`),
     );
+    await assert.rejects(Deno.stat(dbPath), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("deno task seed given a directory says so in one line, before opening the database", async () => {
+  await withTempDir("seed-", async (dir) => {
+    const dbPath = `${dir}/hook.db`;
+    const result = await runTask("seed", [dir], { DB_PATH: dbPath });
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, `Cannot read "${dir}": it is a directory, not a file\n`);
     await assert.rejects(Deno.stat(dbPath), Deno.errors.NotFound);
   });
 });

@@ -26,8 +26,8 @@ export class IndexCopyError extends Error {
 
 // The columns the resolution reads; naming them keeps the copy working when the live file is at
 // an older or newer schema version than this code.
-const LOGIN_COLUMNS =
-  "login_key, login, owner, requested_key, strategy, source, event_id, created_at";
+const LOGIN_COLUMNS = "login_key, login, owner, requested_key, strategy, source, event_id, " +
+  "created_at, okta_user_id, okta_status, person";
 
 /**
  * Copies the index of the database at `livePath` into a new temporary file in `dir`. The live
@@ -83,7 +83,7 @@ export async function copyLoginIndexFromPostgres(
           }
           return await inTransaction(db, async () => {
             const insertLogin = db.prepare(
-              `INSERT INTO logins (${LOGIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+              `INSERT INTO logins (${LOGIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
             );
             let logins = 0;
             await tx.unsafe(`SELECT ${LOGIN_COLUMNS} FROM logins`).cursor(2000, (rows) => {
@@ -97,6 +97,9 @@ export async function copyLoginIndexFromPostgres(
                   r.source,
                   r.event_id,
                   r.created_at,
+                  r.okta_user_id,
+                  r.okta_status,
+                  r.person,
                 );
                 logins++;
               }
@@ -172,7 +175,7 @@ function readInto(live: DatabaseSync, copy: DatabaseSync, livePath: string) {
       throw new IndexCopyError(`Cannot read "${livePath}": it holds no login index`);
     }
     const insertLogin = copy.prepare(
-      `INSERT INTO logins (${LOGIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO logins (${LOGIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     let logins = 0;
     for (const row of live.prepare(`SELECT ${LOGIN_COLUMNS} FROM logins`).iterate()) {
@@ -186,6 +189,9 @@ function readInto(live: DatabaseSync, copy: DatabaseSync, livePath: string) {
         r.source ?? null,
         r.event_id ?? null,
         r.created_at ?? null,
+        r.okta_user_id ?? null,
+        r.okta_status ?? null,
+        r.person ?? null,
       );
       logins++;
     }

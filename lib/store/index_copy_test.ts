@@ -6,7 +6,8 @@ import { reservation, withDatabase, withTempDir } from "../../tests/_test_utils.
 Deno.test("copyLoginIndex() copies logins and counters, leaves the live file byte-identical and deletes the copy", async () => {
   await withDatabase("index-copy-", async (live, dir) => {
     const index = new LoginIndex(live);
-    index.reserve(reservation("john.smith@example.com"));
+    index.reserve(reservation("john.smith@example.com", { person: "N-1" }));
+    live.exec("UPDATE logins SET okta_user_id = '00uJ', okta_status = 'ACTIVE'");
     index.freeSuffixedLogin({ local: "john.smith", domain: "example.com" });
     live.close();
     const before = await Deno.readFile(`${dir}/hook.db`);
@@ -14,6 +15,11 @@ Deno.test("copyLoginIndex() copies logins and counters, leaves the live file byt
     const copy = await copyLoginIndex(`${dir}/hook.db`, { dir: `${dir}/scratch` });
     assert.equal(copy.logins, 1);
     assert.deepEqual(copy.appIds, []);
+    // What a holder is known by travels with the copy: preview judges people as the service does.
+    assert.deepEqual(
+      { ...copy.db.prepare("SELECT okta_user_id, okta_status, person FROM logins").get() },
+      { okta_user_id: "00uJ", okta_status: "ACTIVE", person: "N-1" },
+    );
     const counters = copy.db.prepare("SELECT base_key, next_suffix FROM suffix_counters").all();
     assert.deepEqual(counters.map((row) => ({ ...row })), [
       { base_key: "john.smith@example.com", next_suffix: 3 },
