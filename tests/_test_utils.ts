@@ -10,7 +10,7 @@ import { openDatabase } from "../lib/store/database.ts";
 import { silentLogger } from "../lib/log.ts";
 import type { HookEvent } from "../lib/decision/hook_event.ts";
 import { LoginIndex } from "../lib/store/sqlite_login_index.ts";
-import type { Reservation } from "../lib/decision/records.ts";
+import type { DecisionRecord, Reservation } from "../lib/decision/records.ts";
 import { type RunningService, startService } from "../lib/hook/service.ts";
 import type { KeySourceOptions } from "../lib/hook/oauth.ts";
 
@@ -365,4 +365,31 @@ export class Arrivals<T> {
       await withDeadline(waiter.promise, ms, `${what} ${n}`);
     }
   }
+}
+
+/** A `decisions` row for `eventId`: an unchanged CREATE_USER of a@x.com, with `fields` changed. */
+export function decisionRecord(
+  eventId: string,
+  fields: Partial<DecisionRecord> = {},
+): DecisionRecord {
+  return {
+    eventId,
+    receivedAt: "2026-03-02T08:00:00.000Z",
+    jobId: "job-1",
+    appId: "0oaApp",
+    externalId: "E1",
+    owner: '["0oaApp","externalId","E1"]',
+    ownerSource: "attribute",
+    action: "CREATE_USER",
+    originalLogin: "a@x.com",
+    finalLogin: "a@x.com",
+    outcome: "unchanged",
+    strategy: null,
+    reused: false,
+    reason: null,
+    reply: { status: 204, body: null },
+    durationMs: 1.23456,
+    inputs: '["CREATE_USER","a@x.com"]',
+    ...fields,
+  };
 }

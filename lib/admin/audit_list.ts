@@ -1,12 +1,9 @@
 /** `deno task audit list`: decisions, newest first, as a table, CSV or JSON. */
 
-import { parseArgs } from "node:util";
-import { EXIT_USAGE, usageError } from "./cli.ts";
 import { type DecisionRow, listDecisions } from "../store/audit_queries.ts";
 import {
   type Context,
   exportRows,
-  type Format,
   format,
   nonEmpty,
   outcome,
@@ -14,7 +11,7 @@ import {
   plural,
   positiveInteger,
   printable,
-  USAGE,
+  subcommandOptions,
   withDatabase,
 } from "./audit_shared.ts";
 
@@ -23,39 +20,33 @@ const TABLE_ROWS = 50;
 
 /** Runs `audit list ARGS`; resolves to the exit code. */
 export function runList(args: string[], ctx: Context): number | Promise<number> {
-  let filter;
-  let chosen: Format;
-  try {
-    const { values } = parseArgs({
-      args,
-      options: {
-        job: { type: "string" },
-        login: { type: "string" },
-        outcome: { type: "string" },
-        since: { type: "string" },
-        limit: { type: "string" },
-        format: { type: "string", default: "table" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      ctx.terminal.out(USAGE);
-      return 0;
-    }
-    chosen = format(values.format);
-    filter = {
-      jobId: nonEmpty(values.job, "--job"),
-      login: nonEmpty(values.login, "--login"),
-      outcome: outcome(values.outcome),
-      since: values.since === undefined ? undefined : parseSince(values.since, ctx.now()),
-      limit: values.limit === undefined
-        ? (chosen === "table" ? TABLE_ROWS : undefined)
-        : positiveInteger(values.limit, "--limit"),
-    };
-  } catch (error) {
-    ctx.terminal.err(usageError(error));
-    return EXIT_USAGE;
-  }
+  const parsed = subcommandOptions(
+    args,
+    {
+      job: { type: "string" },
+      login: { type: "string" },
+      outcome: { type: "string" },
+      since: { type: "string" },
+      limit: { type: "string" },
+      format: { type: "string", default: "table" },
+    },
+    ctx,
+    (values) => {
+      const chosen = format(values.format);
+      const filter = {
+        jobId: nonEmpty(values.job, "--job"),
+        login: nonEmpty(values.login, "--login"),
+        outcome: outcome(values.outcome),
+        since: values.since === undefined ? undefined : parseSince(values.since, ctx.now()),
+        limit: values.limit === undefined
+          ? (chosen === "table" ? TABLE_ROWS : undefined)
+          : positiveInteger(values.limit, "--limit"),
+      };
+      return { chosen, filter };
+    },
+  );
+  if (typeof parsed === "number") return parsed;
+  const { chosen, filter } = parsed;
   return withDatabase(ctx, "read", async (db) => {
     const { rows, total } = await listDecisions(db, filter);
     if (chosen !== "table") ctx.terminal.out(exportRows(rows, chosen));

@@ -1,37 +1,29 @@
 /** `deno task audit prune`: removes old audit rows; logins stay reserved. */
 
-import { parseArgs } from "node:util";
-import { EXIT_USAGE, parseAge, usageError } from "./cli.ts";
+import { parseAge } from "./cli.ts";
 import { pruneAudit } from "../store/audit_queries.ts";
-import { type Context, plural, USAGE, withDatabase } from "./audit_shared.ts";
+import { type Context, plural, subcommandOptions, withDatabase } from "./audit_shared.ts";
 import { ensureReserve, releaseReserve } from "../store/database.ts";
 
 /** Runs `audit prune ARGS`; resolves to the exit code. */
 export function runPrune(args: string[], ctx: Context): number | Promise<number> {
-  let age;
-  let dryRun;
-  try {
-    const { values } = parseArgs({
-      args,
-      options: {
-        "older-than": { type: "string" },
-        "dry-run": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      ctx.terminal.out(USAGE);
-      return 0;
-    }
-    if (values["older-than"] === undefined) {
-      throw new TypeError("Option --older-than is required, for example --older-than 90d");
-    }
-    age = { text: values["older-than"], ms: parseAge(values["older-than"], "--older-than") };
-    dryRun = values["dry-run"];
-  } catch (error) {
-    ctx.terminal.err(usageError(error));
-    return EXIT_USAGE;
-  }
+  const parsed = subcommandOptions(
+    args,
+    {
+      "older-than": { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+    },
+    ctx,
+    (values) => {
+      const text = values["older-than"];
+      if (text === undefined) {
+        throw new TypeError("Option --older-than is required, for example --older-than 90d");
+      }
+      return { age: { text, ms: parseAge(text, "--older-than") }, dryRun: values["dry-run"] };
+    },
+  );
+  if (typeof parsed === "number") return parsed;
+  const { age, dryRun } = parsed;
   const before = new Date(ctx.now().getTime() - age.ms).toISOString();
   // On a full disk even deleting needs room: the reserve set aside beside the database gives it,
   // and is set aside again afterwards while there is room.

@@ -5,7 +5,8 @@
 
 import { stringify } from "csv-stringify/sync";
 import { type Outcome, OUTCOMES } from "../store/audit_queries.ts";
-import { AGE, errorMessage, parseAge, type Terminal } from "./cli.ts";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { AGE, errorMessage, EXIT_USAGE, parseAge, type Terminal, usageError } from "./cli.ts";
 import { DATA_DIR } from "../config.ts";
 import { AuditOpenError, openAudit, type Queryable } from "../store/queryable.ts";
 
@@ -43,6 +44,38 @@ export interface Context {
   readonly databaseUrl: string | null;
   readonly terminal: Terminal;
   readonly now: () => Date;
+}
+
+/** The values parseArgs gives for `options` (with `help`). */
+type Values<O extends ParseArgsOptionsConfig> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O & { help: { type: "boolean"; short: "h" } } }>
+>["values"];
+
+/**
+ * A subcommand's options: `args` parsed with `options` and `-h/--help`, then `read` into what the
+ * subcommand needs. Returns that, or an exit code: 0 after printing the help, 2 after one line
+ * saying what is wrong with an argument.
+ */
+export function subcommandOptions<O extends ParseArgsOptionsConfig, T>(
+  args: string[],
+  options: O,
+  ctx: Context,
+  read: (values: Values<O>) => T,
+): T | number {
+  try {
+    const { values } = parseArgs({
+      args,
+      options: { ...options, help: { type: "boolean", short: "h" } as const },
+    });
+    if ((values as { help?: boolean }).help) {
+      ctx.terminal.out(USAGE);
+      return 0;
+    }
+    return read(values as Values<O>);
+  } catch (error) {
+    ctx.terminal.err(usageError(error));
+    return EXIT_USAGE;
+  }
 }
 
 /**

@@ -1,7 +1,5 @@
 /** `deno task audit summary`: what each import job did, and what needs a person first. */
 
-import { parseArgs } from "node:util";
-import { EXIT_USAGE, usageError } from "./cli.ts";
 import {
   countRejections,
   type InactiveHolderDecision,
@@ -21,36 +19,27 @@ import {
   plural,
   positiveInteger,
   printable,
-  USAGE,
+  subcommandOptions,
   withDatabase,
 } from "./audit_shared.ts";
 
 /** Runs `audit summary ARGS`; resolves to the exit code. */
 export function runSummary(args: string[], ctx: Context): number | Promise<number> {
-  let options;
-  try {
-    const { values } = parseArgs({
-      args,
-      options: {
-        job: { type: "string" },
-        limit: { type: "string", default: "10" },
-        format: { type: "string", default: "table" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      ctx.terminal.out(USAGE);
-      return 0;
-    }
-    options = {
+  const options = subcommandOptions(
+    args,
+    {
+      job: { type: "string" },
+      limit: { type: "string", default: "10" },
+      format: { type: "string", default: "table" },
+    },
+    ctx,
+    (values) => ({
       jobId: nonEmpty(values.job, "--job"),
       limit: positiveInteger(values.limit, "--limit"),
       format: format(values.format),
-    };
-  } catch (error) {
-    ctx.terminal.err(usageError(error));
-    return EXIT_USAGE;
-  }
+    }),
+  );
+  if (typeof options === "number") return options;
   return withDatabase(ctx, "read", async (db) => {
     const jobs = await summarizeJobs(db, { jobId: options.jobId, limit: options.limit });
     if (options.format !== "table") {

@@ -3,7 +3,7 @@ import { AuditLog } from "../store/sqlite_audit.ts";
 import { openDatabase } from "../store/database.ts";
 import { LoginIndex } from "../store/sqlite_login_index.ts";
 import { runTask } from "../../tests/_run_task.ts";
-import { makeTempDir, reservation } from "../../tests/_test_utils.ts";
+import { decisionRecord, makeTempDir, reservation } from "../../tests/_test_utils.ts";
 import { withPostgresDatabase } from "../../tests/_postgres.ts";
 import { pgPort } from "../store/postgres.ts";
 import { openPgQueryable } from "../store/queryable.ts";
@@ -22,25 +22,15 @@ async function withLiveDatabase(
   const db = openDatabase(`${dir}/hook.db`);
   try {
     new LoginIndex(db).reserve(reservation("george.smith@example.com"));
-    new AuditLog(db).recordDecision({
-      eventId: "evt-1",
+    new AuditLog(db).recordDecision(decisionRecord("evt-1", {
       receivedAt: "2026-03-01T01:00:00.000Z",
-      jobId: "job-1",
       appId: "0oaCsvApp",
       externalId: "E0",
       owner: JSON.stringify(["0oaCsvApp", "externalId", "E0"]),
-      ownerSource: "attribute",
-      action: "CREATE_USER",
       originalLogin: "zed.a@example.com",
       finalLogin: "zed.a@example.com",
-      outcome: "unchanged",
-      strategy: null,
-      reused: false,
-      reason: null,
-      reply: { status: 204, body: null },
       durationMs: 1,
-      inputs: "[]",
-    });
+    }));
     db.close();
     await Deno.writeTextFile(`${dir}/users.csv`, USERS);
     await test(dir, { DB_PATH: `${dir}/hook.db` });

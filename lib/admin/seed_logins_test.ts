@@ -70,13 +70,10 @@ Deno.test("seedLogins() refuses a header without a login column and an empty fil
 
 Deno.test("seedLogins() keeps each holder's Okta user id, status and person value when the file has them", async () => {
   await withDatabase("seed-logins-", async (db) => {
-    const report = await seedLogins(
-      sqliteSeedSink(db),
-      csv(
-        "Username,id,Status,employeeNumber\npat@x.com,00uPat,DEPROVISIONED,N-100\nlee@x.com,,ACTIVE,\n",
-      ),
-      { at: AT, personAttribute: "employeeNumber" },
-    );
+    const file = "Username,id,Status,employeeNumber\n" +
+      "pat@x.com,00uPat,DEPROVISIONED,N-100\nlee@x.com,,ACTIVE,\n";
+    const options = { at: AT, personAttribute: "employeeNumber" };
+    const report = await seedLogins(sqliteSeedSink(db), csv(file), options);
     assert.equal(report.added, 2);
     const rows = db.prepare(
       "SELECT login, owner, okta_user_id, okta_status, person FROM logins ORDER BY login",

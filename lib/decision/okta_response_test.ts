@@ -12,16 +12,19 @@ Deno.test("resolutionReply() answers an unchanged or skipped user with 204 and n
   });
 });
 
+/** George, resolved by his middle name. */
+const RESOLVED = {
+  outcome: "resolved",
+  original: "george.smith@example.com",
+  login: "george.alexander.smith@example.com",
+  strategy: "middle_name",
+  reused: false,
+  reason: "Okta reported the login taken",
+  holder: null,
+} as const;
+
 Deno.test("resolutionReply() sets the new login with one profile update command", () => {
-  const reply = resolutionReply({
-    outcome: "resolved",
-    original: "george.smith@example.com",
-    login: "george.alexander.smith@example.com",
-    strategy: "middle_name",
-    reused: false,
-    reason: "Okta reported the login taken",
-    holder: null,
-  });
+  const reply = resolutionReply(RESOLVED);
   assert.equal(reply.status, 200);
   assert.deepEqual(JSON.parse(reply.body!), {
     commands: [{ type: PROFILE_UPDATE, value: { login: "george.alexander.smith@example.com" } }],
@@ -85,13 +88,7 @@ Deno.test("resolutionReply() links a returning person with Okta's documented two
 
 Deno.test("resolutionReply() turns a refused link into a create, then sets the login", () => {
   const reply = resolutionReply({
-    outcome: "resolved",
-    original: "lee.chan@example.com",
-    login: "lee.min.chan@example.com",
-    strategy: "middle_name",
-    reused: false,
-    reason: "Okta reported the login taken",
-    holder: null,
+    ...RESOLVED,
     person: {
       match: "different",
       incoming: "N-999",
@@ -102,6 +99,6 @@ Deno.test("resolutionReply() turns a refused link into a create, then sets the l
   });
   assert.deepEqual(JSON.parse(reply.body!).commands, [
     { type: "com.okta.action.update", value: { result: "CREATE_USER" } },
-    { type: PROFILE_UPDATE, value: { login: "lee.min.chan@example.com" } },
+    { type: PROFILE_UPDATE, value: { login: "george.alexander.smith@example.com" } },
   ]);
 });

@@ -4,7 +4,7 @@ import { displayHost, listeningFields, warnOwnerFallbacks } from "./start_log.ts
 import { type LogFields, silentLogger } from "../log.ts";
 import { openDatabase } from "../store/database.ts";
 import { AuditLog } from "../store/sqlite_audit.ts";
-import { makeTempDir } from "../../tests/_test_utils.ts";
+import { decisionRecord, makeTempDir } from "../../tests/_test_utils.ts";
 
 Deno.test("displayHost() shows a wildcard as localhost and brackets IPv6", () => {
   const shown = ["0.0.0.0", "::", "::1", "127.0.0.1"].map(displayHost);
@@ -32,25 +32,11 @@ Deno.test("warnOwnerFallbacks() says at start how many decisions fell back to th
     const db = openDatabase(dbPath);
     const audit = new AuditLog(db);
     const record = (eventId: string, ownerSource: "attribute" | "event") =>
-      audit.recordDecision({
-        eventId,
-        receivedAt: "2026-03-02T08:00:00.000Z",
-        jobId: null,
-        appId: "0oaApp",
-        externalId: null,
+      audit.recordDecision(decisionRecord(eventId, {
         owner: JSON.stringify(["event", eventId]),
         ownerSource,
-        action: "CREATE_USER",
-        originalLogin: "a@x.com",
-        finalLogin: "a@x.com",
-        outcome: "unchanged",
-        strategy: null,
-        reused: false,
-        reason: null,
-        reply: { status: 204, body: null },
-        durationMs: 1,
         inputs: eventId,
-      });
+      }));
     record("e1", "attribute");
     const config = parseConfig({ DB_PATH: dbPath });
     const warnings: string[] = [];

@@ -4,8 +4,8 @@
  */
 
 import { LOGIN_CHANGES_VIEW } from "./views.ts";
+import { keyDecisionsByInputs, rekeyLogins } from "./sqlite_migration_steps.ts";
 import { DatabaseSync } from "node:sqlite";
-import { loginKey } from "../decision/fold_name.ts";
 
 /** One step of the schema: SQL, or code for a step that needs the service's own functions. */
 type Migration = string | ((db: DatabaseSync) => void);
@@ -179,6 +179,8 @@ export interface OpenOptions {
    * sort large results, whose temporary tables would then be held in memory too.
    */
   readonly journalsInMemory?: boolean;
+  /** Migrates only up to this version: tests make a file as an older release left it. */
+  readonly schemaVersion?: number;
 }
 
 /**
@@ -193,7 +195,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): DatabaseS
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
     if (options.journalsInMemory) db.exec("PRAGMA temp_store = MEMORY");
-    migrate(db);
+    migrate(db, options.schemaVersion ?? SCHEMA_VERSION);
     return db;
   } catch (error) {
     db.close();
@@ -305,8 +307,8 @@ export function truncateWal(db: TransactionalDb): void {
   } catch { /* not now (busy, or no room to grow the database): a later call tries again */ }
 }
 
-/** Applies pending migrations inside one write transaction, safe when processes race. */
-function migrate(db: DatabaseSync): void {
+/** Applies pending migrations up to `target` in one write transaction, safe when processes race. */
+function migrate(db: DatabaseSync, target: number): void {
   inTransaction(db, () => {
     const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
     if (row.user_version > SCHEMA_VERSION) {
@@ -314,124 +316,12 @@ function migrate(db: DatabaseSync): void {
         `Cannot use the database: its schema version ${row.user_version} is newer than this service's ${SCHEMA_VERSION}`,
       );
     }
-    if (row.user_version === SCHEMA_VERSION) return; // nothing written: opens on a full disk
-    for (let version = row.user_version; version < SCHEMA_VERSION; version++) {
+    if (row.user_version >= target) return; // nothing written: opens on a full disk
+    for (let version = row.user_version; version < target; version++) {
       const step = MIGRATIONS[version]!;
       if (typeof step === "string") db.exec(step);
       else step(db);
     }
-    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    db.exec(`PRAGMA user_version = ${target}`);
   });
-}
-
-/**
- * Rebuilds `decisions` with the primary key (event_id, fingerprint): SQLite cannot change a
- * table's key in place. The views over it are dropped and created again from their own text.
- */
-function keyDecisionsByInputs(db: DatabaseSync): void {
-  const views = db.prepare(
-    "SELECT name, sql FROM sqlite_schema WHERE type = 'view' AND sql LIKE '%decisions%' ORDER BY name",
-  ).all() as { name: string; sql: string }[];
-  for (const view of views) db.exec(`DROP VIEW ${view.name}`);
-  db.exec(`
-  CREATE TABLE decisions_keyed (
-    event_id            TEXT NOT NULL,
-    received_at         TEXT NOT NULL,
-    job_id              TEXT,
-    app_id              TEXT,
-    external_id         TEXT,
-    owner               TEXT NOT NULL,
-    action              TEXT,
-    original_login      TEXT COLLATE NOCASE,
-    final_login         TEXT COLLATE NOCASE,
-    outcome             TEXT NOT NULL
-                        CHECK (outcome IN
-                          ('unchanged', 'resolved', 'unresolved', 'skipped', 'linked')),
-    strategy            TEXT,
-    reused              INTEGER NOT NULL DEFAULT 0,
-    reason              TEXT,
-    status              INTEGER NOT NULL,
-    response            TEXT,
-    duration_ms         REAL NOT NULL,
-    owner_source        TEXT,
-    holder_status       TEXT,
-    holder_okta_user_id TEXT,
-    owner_attribute     TEXT,
-    fingerprint         TEXT NOT NULL DEFAULT '',
-    person              TEXT,     -- the incoming user's PERSON_ATTRIBUTE value
-    holder_person       TEXT,     -- the holder's, as the index knew it
-    person_match        TEXT,     -- same, different, unverified (judged decisions only)
-    person_action       TEXT,     -- refused_link, linked (PERSON_MATCH=act only)
-    PRIMARY KEY (event_id, fingerprint)
-  );
-  INSERT INTO decisions_keyed
-    (event_id, received_at, job_id, app_id, external_id, owner, action, original_login,
-     final_login, outcome, strategy, reused, reason, status, response, duration_ms,
-     owner_source, holder_status, holder_okta_user_id)
-  SELECT event_id, received_at, job_id, app_id, external_id, owner, action, original_login,
-         final_login, outcome, strategy, reused, reason, status, response, duration_ms,
-         owner_source, holder_status, holder_okta_user_id
-  FROM decisions;
-  DROP TABLE decisions;
-  ALTER TABLE decisions_keyed RENAME TO decisions;
-  CREATE INDEX decisions_by_job ON decisions (job_id, received_at);
-  CREATE INDEX decisions_by_time ON decisions (received_at);
-  ALTER TABLE logins ADD COLUMN person TEXT;
-  `);
-  for (const view of views) db.exec(view.sql);
-}
-
-/**
- * Recomputes every key of the login index and the suffix counters with today's {@link loginKey}.
- * The new key is coarser, so two held logins may now share one: the row whose key does not
- * change keeps it, else one with an owner (a reservation outranks a seeded login), else the
- * oldest. Any other row of that key stays under its old key, so no reservation is lost: it no
- * longer answers a lookup, but the row holding its new key keeps every login of that key taken.
- * Old keys never collide with new ones: a new key is a fixed point of the fold, an old key that
- * had to change is not.
- */
-function rekeyLogins(db: DatabaseSync): void {
-  db.function(
-    "login_key_now",
-    { deterministic: true },
-    (text: unknown) => typeof text === "string" ? loginKey(text) : null,
-  );
-  db.exec(`
-  CREATE TABLE logins_rekeyed (
-    login_key     TEXT PRIMARY KEY,
-    login         TEXT NOT NULL,
-    owner         TEXT,
-    requested_key TEXT,
-    strategy      TEXT NOT NULL,
-    source        TEXT NOT NULL,
-    event_id      TEXT,
-    created_at    TEXT NOT NULL,
-    okta_user_id  TEXT,
-    seen_at       TEXT
-  ) WITHOUT ROWID;
-  INSERT OR IGNORE INTO logins_rekeyed
-  SELECT login_key_now(login), login, owner, login_key_now(requested_key), strategy, source,
-         event_id, created_at, okta_user_id, seen_at
-  FROM logins
-  ORDER BY login_key_now(login) = login_key DESC, owner IS NULL, created_at, login_key;
-  INSERT INTO logins_rekeyed
-  SELECT login_key, login, owner, login_key_now(requested_key), strategy, source, event_id,
-         created_at, okta_user_id, seen_at
-  FROM logins AS old
-  WHERE NOT EXISTS (SELECT 1 FROM logins_rekeyed AS new
-                    WHERE new.login_key = login_key_now(old.login) AND new.login = old.login);
-  DROP TABLE logins;
-  ALTER TABLE logins_rekeyed RENAME TO logins;
-  CREATE INDEX logins_by_owner ON logins (owner, requested_key) WHERE owner IS NOT NULL;
-  CREATE INDEX logins_seen_by_sync ON logins (seen_at) WHERE source = 'sync';
-
-  CREATE TABLE suffix_counters_rekeyed (
-    base_key    TEXT PRIMARY KEY,
-    next_suffix INTEGER NOT NULL
-  ) WITHOUT ROWID;
-  INSERT INTO suffix_counters_rekeyed
-  SELECT login_key_now(base_key), max(next_suffix) FROM suffix_counters GROUP BY 1;
-  DROP TABLE suffix_counters;
-  ALTER TABLE suffix_counters_rekeyed RENAME TO suffix_counters;
-  `);
 }

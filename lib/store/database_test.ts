@@ -31,13 +31,29 @@ const OBJECTS = [
   "view rejections_by_day",
 ];
 
-/** Back from version 8 to 7 (7 changed keys only). */
-const UNDO_8 = `
-  DROP TABLE releases;
-  ALTER TABLE decisions DROP COLUMN holder_status;
-  ALTER TABLE decisions DROP COLUMN holder_okta_user_id;
-  ALTER TABLE logins DROP COLUMN okta_status;
-`;
+/**
+ * A file as version `version` left it, after `setup`, opened again by this code: migrated to
+ * SCHEMA_VERSION with every object, then given to `check`.
+ */
+function fromVersion(
+  version: number,
+  setup: (db: DatabaseSync) => void,
+  check: (migrated: DatabaseSync) => void,
+): Promise<void> {
+  return withTempDir("database-", (dir) => {
+    const db = openDatabase(`${dir}/hook.db`, { schemaVersion: version });
+    setup(db);
+    db.close();
+    const migrated = openDatabase(`${dir}/hook.db`);
+    try {
+      assert.equal(pragma(migrated, "user_version"), SCHEMA_VERSION);
+      assert.deepEqual(schemaObjects(migrated), OBJECTS);
+      check(migrated);
+    } finally {
+      migrated.close();
+    }
+  });
+}
 
 Deno.test("openDatabase() migrates a fresh file to SCHEMA_VERSION", async () => {
   await withTempDir("database-", (dir) => {
@@ -142,60 +158,38 @@ Deno.test("openDatabase() reopens a migrated file without changing it", async ()
 });
 
 Deno.test("openDatabase() migrates a version 1 file up, keeping its rows", async () => {
-  await withTempDir("database-", (dir) => {
-    const dbPath = `${dir}/hook.db`;
-    const db = openDatabase(dbPath);
-    // Back to version 1: undo what versions 2 to 8 did.
-    db.exec(UNDO_8);
-    db.exec(`
-      ALTER TABLE decisions DROP COLUMN owner_source;
-      DROP VIEW job_summary; DROP VIEW login_changes; DROP VIEW rejections_by_day;
-      ALTER TABLE rejections DROP COLUMN count; ALTER TABLE rejections DROP COLUMN last_at;
-      DROP INDEX logins_seen_by_sync;
-      CREATE INDEX decisions_by_original_login ON decisions (original_login);
-      CREATE INDEX decisions_by_final_login ON decisions (final_login);
-      ALTER TABLE logins DROP COLUMN okta_user_id; ALTER TABLE logins DROP COLUMN seen_at;
-      INSERT INTO logins (login_key, login, strategy, source, created_at)
-        VALUES ('a@x.com', 'a@x.com', 'seed', 'seed', 't');
-      PRAGMA user_version = 1;
-    `);
-    db.close();
-    const migrated = openDatabase(dbPath);
-    try {
-      assert.equal(pragma(migrated, "user_version"), SCHEMA_VERSION);
-      assert.deepEqual(schemaObjects(migrated), OBJECTS);
+  await fromVersion(
+    1,
+    (db) =>
+      db.exec(`INSERT INTO logins (login_key, login, strategy, source, created_at)
+        VALUES ('a@x.com', 'a@x.com', 'seed', 'seed', 't')`),
+    (migrated) => {
       assert.deepEqual(
         { ...migrated.prepare("SELECT login, okta_user_id, seen_at FROM logins").get() },
         { login: "a@x.com", okta_user_id: null, seen_at: null },
       );
-    } finally {
-      migrated.close();
-    }
-  });
+    },
+  );
 });
 
 Deno.test("openDatabase() re-keys a version 6 index by the stricter fold, losing no row", async () => {
-  await withTempDir("database-", (dir) => {
-    const dbPath = `${dir}/hook.db`;
-    const db = openDatabase(dbPath);
+  await fromVersion(
+    6,
     // Keys as version 6 folded them: case and diacritics only.
-    const row = db.prepare(
-      `INSERT INTO logins (login_key, login, owner, requested_key, strategy, source, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
-    row.run("søren@x.com", "Søren@x.com", null, null, "seed", "seed", "1");
-    row.run("soren@x.com", "soren@x.com", "A", "søren.k@x.com", "unchanged", "hook", "2");
-    row.run("straße@x.com", "straße@x.com", "B", "straße@x.com", "unchanged", "hook", "3");
-    row.run("strasse@x.com", "STRASSE@x.com", null, null, "seed", "seed", "4");
-    row.run("ﬁona@x.com", "ﬁona@x.com", "C", "ﬁona@x.com", "unchanged", "hook", "5");
-    row.run("ｆiona@x.com", "ｆiona@x.com", "D", "ｆiona@x.com", "unchanged", "hook", "6");
-    db.exec(UNDO_8);
-    db.exec(`INSERT INTO suffix_counters VALUES ('łukasz@x.com', 3), ('lukasz@x.com', 5);
-             PRAGMA user_version = 6;`);
-    db.close();
-    const migrated = openDatabase(dbPath);
-    try {
-      assert.deepEqual(schemaObjects(migrated), OBJECTS);
+    (db) => {
+      const row = db.prepare(
+        `INSERT INTO logins (login_key, login, owner, requested_key, strategy, source, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      );
+      row.run("søren@x.com", "Søren@x.com", null, null, "seed", "seed", "1");
+      row.run("soren@x.com", "soren@x.com", "A", "søren.k@x.com", "unchanged", "hook", "2");
+      row.run("straße@x.com", "straße@x.com", "B", "straße@x.com", "unchanged", "hook", "3");
+      row.run("strasse@x.com", "STRASSE@x.com", null, null, "seed", "seed", "4");
+      row.run("ﬁona@x.com", "ﬁona@x.com", "C", "ﬁona@x.com", "unchanged", "hook", "5");
+      row.run("ｆiona@x.com", "ｆiona@x.com", "D", "ｆiona@x.com", "unchanged", "hook", "6");
+      db.exec(`INSERT INTO suffix_counters VALUES ('łukasz@x.com', 3), ('lukasz@x.com', 5)`);
+    },
+    (migrated) => {
       const rows = migrated.prepare(
         "SELECT login_key, login, owner, requested_key FROM logins ORDER BY login_key",
       ).all().map((r) => ({ ...r }));
@@ -229,10 +223,8 @@ Deno.test("openDatabase() re-keys a version 6 index by the stricter fold, losing
         })),
         [{ base_key: "lukasz@x.com", next_suffix: 5 }],
       );
-    } finally {
-      migrated.close();
-    }
-  });
+    },
+  );
 });
 
 Deno.test("openDatabase() refuses a file with a newer schema and leaves it untouched", async () => {
@@ -305,40 +297,18 @@ Deno.test("openDatabase() creates the file, its -wal and -shm readable by the ow
 });
 
 Deno.test("openDatabase() moves a version 8 audit to (event_id, fingerprint) keys, keeping every row and view", async () => {
-  await withTempDir("database-", (dir) => {
-    const dbPath = `${dir}/hook.db`;
-    const db = openDatabase(dbPath);
-    // Back to version 8: decisions keyed by event_id alone, no person columns.
-    const views = db.prepare(
-      "SELECT name, sql FROM sqlite_schema WHERE type = 'view' AND sql LIKE '%decisions%'",
-    ).all() as { name: string; sql: string }[];
-    for (const view of views) db.exec(`DROP VIEW ${view.name}`);
-    db.exec(`
-      CREATE TABLE decisions_v8 (
-        event_id TEXT PRIMARY KEY, received_at TEXT NOT NULL, job_id TEXT, app_id TEXT,
-        external_id TEXT, owner TEXT NOT NULL, action TEXT, original_login TEXT COLLATE NOCASE,
-        final_login TEXT COLLATE NOCASE, outcome TEXT NOT NULL, strategy TEXT,
-        reused INTEGER NOT NULL DEFAULT 0, reason TEXT, status INTEGER NOT NULL, response TEXT,
-        duration_ms REAL NOT NULL, owner_source TEXT, holder_status TEXT, holder_okta_user_id TEXT
-      );
-      DROP TABLE decisions;
-      ALTER TABLE decisions_v8 RENAME TO decisions;
-      CREATE INDEX decisions_by_job ON decisions (job_id, received_at);
-      CREATE INDEX decisions_by_time ON decisions (received_at);
-      ALTER TABLE logins DROP COLUMN person;
-      INSERT INTO decisions (event_id, received_at, job_id, owner, action, original_login,
+  await fromVersion(
+    8,
+    // A file as version 8 left it: decisions keyed by event_id alone, no person columns.
+    (db) =>
+      db.exec(
+        `INSERT INTO decisions (event_id, received_at, job_id, owner, action, original_login,
         final_login, outcome, strategy, status, response, duration_ms, owner_source)
       VALUES ('evt-old', '2026-01-01T00:00:00.000Z', 'job-1', '["0oa","employeeId","E1"]',
         'CREATE_USER', 'a@x.com', 'a.b@x.com', 'resolved', 'middle_name', 200, '{"commands":[]}',
-        1.5, 'attribute');
-      PRAGMA user_version = 8;
-    `);
-    for (const view of views) db.exec(view.sql);
-    db.close();
-    const migrated = openDatabase(dbPath);
-    try {
-      assert.equal(pragma(migrated, "user_version"), SCHEMA_VERSION);
-      assert.deepEqual(schemaObjects(migrated), OBJECTS);
+        1.5, 'attribute')`,
+      ),
+    (migrated) => {
       assert.deepEqual(
         { ...migrated.prepare("SELECT event_id, fingerprint, person_match FROM decisions").get() },
         { event_id: "evt-old", fingerprint: "", person_match: null },
@@ -350,8 +320,6 @@ Deno.test("openDatabase() moves a version 8 audit to (event_id, fingerprint) key
       // A decision from before fingerprints is still replayed to Okta's retry.
       const prior = new AuditLog(migrated).findDecision("evt-old", '["anything"]');
       assert.equal(prior?.sameInputs && prior.decision.reply.body, '{"commands":[]}');
-    } finally {
-      migrated.close();
-    }
-  });
+    },
+  );
 });

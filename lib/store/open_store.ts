@@ -28,24 +28,18 @@ export interface OpenStoreSettings {
 /** Opens (and migrates) the store of the engine the settings name; rejects naming the cause. */
 export function openStore(settings: OpenStoreSettings, hooks: StoreHooks): Promise<DecisionStore> {
   const { strategies, groupCommitMax, groupCommitWindowMs, answerDeadlineMs } = settings;
-  const personMatch = settings.personMatch ?? "off";
-  if (settings.databaseUrl !== null) {
-    return openPgStore({
-      url: settings.databaseUrl,
-      strategies,
-      personMatch,
-      groupCommitMax,
-      groupCommitWindowMs,
-      answerDeadlineMs,
-    }, hooks);
-  }
-  return openSqliteStore({
-    dbPath: settings.dbPath,
-    busyTimeoutMs: settings.busyTimeoutMs,
+  const common = {
     strategies,
-    personMatch,
+    personMatch: settings.personMatch ?? "off",
     groupCommitMax,
     groupCommitWindowMs,
     answerDeadlineMs,
-  }, hooks);
+  } as const;
+  if (settings.databaseUrl !== null) {
+    return openPgStore({ url: settings.databaseUrl, ...common }, hooks);
+  }
+  return openSqliteStore(
+    { dbPath: settings.dbPath, busyTimeoutMs: settings.busyTimeoutMs, ...common },
+    hooks,
+  );
 }

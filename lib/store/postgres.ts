@@ -11,13 +11,8 @@
 
 import { LOGIN_CHANGES_VIEW } from "./views.ts";
 import postgres from "postgres";
-import type {
-  DecisionRecord,
-  PriorDecision,
-  RejectionRecord,
-  StoredDecision,
-} from "../decision/records.ts";
-import { fingerprintOf, LEGACY_FINGERPRINT } from "./fingerprint.ts";
+import type { DecisionRecord, PriorDecision, RejectionRecord } from "../decision/records.ts";
+import { type DecisionRow, fingerprintOf, priorDecision } from "./fingerprint.ts";
 import { loginKey } from "../decision/fold_name.ts";
 import { FIRST_SUFFIX, suffixOf } from "../decision/suffix.ts";
 import type { LoginEntry, LoginSource, Reservation } from "../decision/records.ts";
@@ -264,31 +259,12 @@ export function pgPort(sql: Sql): AsyncPort {
     },
     findDecision: async (eventId, inputs): Promise<PriorDecision | undefined> => {
       const fingerprint = fingerprintOf(inputs);
-      const row = first<
-        {
-          outcome: StoredDecision["outcome"];
-          strategy: string | null;
-          status: number;
-          response: string | null;
-          fingerprint: string;
-        }
-      >(
+      const row = first<DecisionRow>(
         await sql`SELECT outcome, strategy, status, response, fingerprint FROM decisions
           WHERE event_id = ${eventId}
           ORDER BY fingerprint = ${fingerprint} DESC, fingerprint = '' DESC LIMIT 1`,
       );
-      if (row === undefined) return undefined;
-      if (row.fingerprint !== fingerprint && row.fingerprint !== LEGACY_FINGERPRINT) {
-        return { sameInputs: false };
-      }
-      return {
-        sameInputs: true,
-        decision: {
-          outcome: row.outcome,
-          strategy: row.strategy,
-          reply: { status: row.status, body: row.response },
-        },
-      };
+      return priorDecision(row, fingerprint);
     },
     recordDecision: async (d: DecisionRecord) => {
       await sql`INSERT INTO decisions

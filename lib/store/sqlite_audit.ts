@@ -4,13 +4,8 @@
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type {
-  DecisionRecord,
-  PriorDecision,
-  RejectionRecord,
-  StoredDecision,
-} from "../decision/records.ts";
-import { fingerprintOf, LEGACY_FINGERPRINT } from "./fingerprint.ts";
+import type { DecisionRecord, PriorDecision, RejectionRecord } from "../decision/records.ts";
+import { type DecisionRow, fingerprintOf, priorDecision } from "./fingerprint.ts";
 
 /** Writes and reads the audit tables. */
 export class AuditLog {
@@ -40,27 +35,10 @@ export class AuditLog {
   /** What was decided for `eventId`: from these `inputs`, or only from others; or nothing. */
   findDecision(eventId: string, inputs: string): PriorDecision | undefined {
     const fingerprint = fingerprintOf(inputs);
-    const row = this.#find.get(eventId, fingerprint) as
-      | {
-        outcome: StoredDecision["outcome"];
-        strategy: string | null;
-        status: number;
-        response: string | null;
-        fingerprint: string;
-      }
-      | undefined;
-    if (row === undefined) return undefined;
-    if (row.fingerprint !== fingerprint && row.fingerprint !== LEGACY_FINGERPRINT) {
-      return { sameInputs: false };
-    }
-    return {
-      sameInputs: true,
-      decision: {
-        outcome: row.outcome,
-        strategy: row.strategy,
-        reply: { status: row.status, body: row.response },
-      },
-    };
+    return priorDecision(
+      this.#find.get(eventId, fingerprint) as DecisionRow | undefined,
+      fingerprint,
+    );
   }
 
   /** Adds a decision row; throws if `eventId` already has one from the same inputs. */

@@ -1,30 +1,8 @@
 import assert from "node:assert/strict";
 import { AuditLog } from "./sqlite_audit.ts";
-import type { DecisionRecord } from "../decision/records.ts";
-import { withDatabase } from "../../tests/_test_utils.ts";
+import { decisionRecord, withDatabase } from "../../tests/_test_utils.ts";
 
-function decision(eventId: string, fields: Partial<DecisionRecord> = {}): DecisionRecord {
-  return {
-    eventId,
-    receivedAt: "2026-03-02T08:00:00.000Z",
-    jobId: "job-1",
-    appId: "0oaApp",
-    externalId: "E1",
-    owner: '["0oaApp","externalId","E1"]',
-    ownerSource: "attribute",
-    action: "CREATE_USER",
-    originalLogin: "a@x.com",
-    finalLogin: "a@x.com",
-    outcome: "unchanged",
-    strategy: null,
-    reused: false,
-    reason: null,
-    reply: { status: 204, body: null },
-    durationMs: 1.23456,
-    inputs: '["CREATE_USER","a@x.com"]',
-    ...fields,
-  };
-}
+const decision = decisionRecord;
 
 Deno.test("AuditLog finds a recorded decision's outcome and exact reply by eventId", async () => {
   await withDatabase("audit-", (db) => {
