@@ -17,6 +17,7 @@ import { runPreview } from "./lib/admin/preview_command.ts";
 import { runAudit } from "./lib/admin/audit_command.ts";
 import {
   AUDIT_VARIABLES,
+  COMMANDS,
   PREVIEW_VARIABLES,
   REGISTER_VARIABLES,
   SEED_VARIABLES,
@@ -44,14 +45,27 @@ export async function main(args: string[]): Promise<number> {
   return await run(rest);
 }
 
+/** Every setting, from the one table (lib/commands.ts), wrapped at 96 columns. */
+function settingsList(names: readonly string[]): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const name of names) {
+    const next = line === "" ? name : `${line}, ${name}`;
+    if (next.length > 94) {
+      lines.push(`${line},`);
+      line = name;
+    } else line = next;
+  }
+  return [...lines, `${line}.`].join("\n");
+}
+
 const SERVE_USAGE = `Usage: deno task start
 
-Serves the import hook over HTTPS. Every setting is an environment variable (see the README's
-Configuration): PORT, HOSTNAME, HOOK_AUTH_SECRET, HOOK_AUTH_HEADER, TLS_CERT_FILE, TLS_KEY_FILE,
-DB_PATH, OWNER_ATTRIBUTE, MIDDLE_NAME_ATTRIBUTE, RESOLUTION_STRATEGIES, GROUP_COMMIT_MAX,
-GROUP_COMMIT_WINDOW_MS, MAX_CONNECTIONS, HANDSHAKE_TIMEOUT_MS, REQUEST_TIMEOUT_MS,
-BODY_TIMEOUT_MS, IDLE_TIMEOUT_MS, DRAIN_TIMEOUT_MS.
-Signals: SIGTERM or SIGINT stop it (requests in flight are answered first).
+Serves the import hook over HTTPS. Every setting is an environment variable (see
+docs/configuration.md):
+${settingsList(COMMANDS.serve!.variables)}
+Signals: SIGTERM or SIGINT stop it (requests in flight are answered first); SIGHUP reloads the
+certificate.
 Exit codes: 0 stopped, 1 cannot start (one line names the setting), 2 bad arguments.`;
 
 async function serve(args: string[]): Promise<number> {
@@ -85,9 +99,11 @@ async function serve(args: string[]): Promise<number> {
     if (!(error instanceof ConfigError)) throw error;
     return cannotStart(error, error.setting);
   }
+  // From here on, LOG_LEVEL says what is written (errors always are).
+  const serviceLog = createLogger(undefined, undefined, config.logLevel);
   let service;
   try {
-    service = await startService(config, { dataDir: DATA_DIR, log });
+    service = await startService(config, { dataDir: DATA_DIR, log: serviceLog });
   } catch (error) {
     return cannotStart(error, error instanceof StartError ? error.setting : "unknown");
   }
@@ -95,7 +111,7 @@ async function serve(args: string[]): Promise<number> {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    log.info("Stopping: finishing requests in flight");
+    serviceLog.info("Stopping: finishing requests in flight");
     service.stop();
   };
   // Certificate renewal hooks send HUP: load the new pair, keep serving.

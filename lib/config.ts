@@ -3,6 +3,7 @@
  * down. Nothing else in the service reads the environment.
  */
 
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
 import { type AddressBlock, parseBlock } from "./addresses.ts";
 import { ConfigError, optional, urlSetting } from "./config_error.ts";
 import { type OAuthConfig, parseOAuth } from "./oauth_config.ts";
@@ -51,6 +52,7 @@ export const CONFIG_VARIABLES = [
   "DATABASE_URL",
   "PERSON_ATTRIBUTE",
   "PERSON_MATCH",
+  "LOG_LEVEL",
 ] as const;
 
 /** Raw values as read from the environment. */
@@ -92,6 +94,8 @@ export interface Config {
   readonly personAttribute: string | null;
   /** Whether links and conflicts are judged by it: off, report (record only) or act. */
   readonly personMatch: PersonMatchMode;
+  /** The least severe log level written (`info`: one line per request). */
+  readonly logLevel: LogLevel;
   /** Strategies tried, in order, when a login is taken. */
   readonly strategies: readonly StrategyName[];
   /** Most requests decided and committed together in one transaction. */
@@ -155,6 +159,7 @@ export function parseConfig(env: RawEnv): Config {
     ownerAttributes: ownerAttributes(env),
     personAttribute: readPersonAttribute(env),
     personMatch: personMatchMode(env),
+    logLevel: logLevel(env),
     middleNameAttribute: matching(
       env,
       "MIDDLE_NAME_ATTRIBUTE",
@@ -350,6 +355,18 @@ function personMatchMode(env: RawEnv): PersonMatchMode {
     );
   }
   return text;
+}
+
+function logLevel(env: RawEnv): LogLevel {
+  const text = optional(env, "LOG_LEVEL")?.toLowerCase() ?? "info";
+  const level = LOG_LEVELS.find((known) => known === text);
+  if (level === undefined) {
+    throw new ConfigError(
+      "LOG_LEVEL",
+      `Cannot read LOG_LEVEL: "${text}" is not one of ${LOG_LEVELS.join(", ")}`,
+    );
+  }
+  return level;
 }
 
 function strategies(env: RawEnv): StrategyName[] {

@@ -37,6 +37,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
     ownerAttributes: ["employeeId", "externalId", "employeeNumber"],
     personAttribute: null,
     personMatch: "report",
+    logLevel: "info",
     middleNameAttribute: "middleName",
     strategies: ["middle_name", "middle_initial", "numeric_suffix"],
     groupCommitMax: 256,
@@ -81,6 +82,7 @@ Deno.test("parseConfig() reads every variable, trimmed", () => {
       DRAIN_TIMEOUT_MS: "0",
       PERSON_ATTRIBUTE: "employeeNumber",
       PERSON_MATCH: " ACT ",
+      LOG_LEVEL: "WARN",
     }),
     {
       port: 9443,
@@ -97,6 +99,7 @@ Deno.test("parseConfig() reads every variable, trimmed", () => {
       ownerAttributes: ["employeeId"],
       personAttribute: "employeeNumber",
       personMatch: "act",
+      logLevel: "warn",
       middleNameAttribute: "custom.middle_name-2",
       strategies: ["numeric_suffix", "middle_name"],
       groupCommitMax: 10000,
@@ -208,6 +211,13 @@ Deno.test("parseConfig() refuses a PERSON_ATTRIBUTE a profile cannot hold and an
   assertConfigError(
     { PERSON_MATCH: "maybe" },
     'Cannot read PERSON_MATCH: "maybe" is not off, report or act',
+  );
+});
+
+Deno.test("parseConfig() refuses an unknown LOG_LEVEL, naming the levels", () => {
+  assertConfigError(
+    { LOG_LEVEL: "verbose" },
+    'Cannot read LOG_LEVEL: "verbose" is not one of debug, info, warn, error',
   );
 });
 

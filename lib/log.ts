@@ -83,17 +83,30 @@ export function createLineWriter(
   };
 }
 
-/** A logger writing JSON lines to `out` (stdout, batched per event-loop turn, by default). */
+/** The levels `LOG_LEVEL` takes, least severe first. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+/** The least severe level written. */
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/**
+ * A logger writing JSON lines to `out` (stdout, batched per event-loop turn, by default), from
+ * `level` up: request lines and lifecycle events are `info`, refusals `warn`; errors always go.
+ */
 export function createLogger(
   out: LineWriter = createLineWriter(),
   now: () => Date = () => new Date(),
+  level: LogLevel = "info",
 ): Logger {
   const emit = (level: string, fields: LogFields) =>
     out.write(JSON.stringify({ time: now().toISOString(), level, ...fields }));
+  const from = LOG_LEVELS.indexOf(level);
+  const info = from <= LOG_LEVELS.indexOf("info");
+  const warn = from <= LOG_LEVELS.indexOf("warn");
   return {
-    info: (message, fields = {}) => emit("info", { msg: message, ...fields }),
-    warn: (message, fields = {}) => emit("warn", { msg: message, ...fields }),
-    request: (fields) => emit("info", { msg: "request", ...fields }),
+    info: (message, fields = {}) => info && emit("info", { msg: message, ...fields }),
+    warn: (message, fields = {}) => warn && emit("warn", { msg: message, ...fields }),
+    request: (fields) => info && emit("info", { msg: "request", ...fields }),
     error: (message, error, fields = {}) => {
       emit("error", {
         msg: message,

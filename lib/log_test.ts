@@ -176,3 +176,19 @@ Deno.test("createLogger() loses no line when the process exits right after writi
   const lines = new TextDecoder().decode(result.stdout).trimEnd().split("\n");
   assert.deepEqual(lines.map((l) => JSON.parse(l).msg), ["first", "last before exit"]);
 });
+
+Deno.test("createLogger() writes from its level up: warn drops request lines, error drops warnings, errors always go", () => {
+  const written = (level: "debug" | "info" | "warn" | "error") => {
+    const sink = recordingSink();
+    const log = createLogger(createLineWriter(sink, () => {}), () => new Date(0), level);
+    log.request({ status: 204 });
+    log.info("Listening");
+    log.warn("Refused");
+    log.error("Broke", new Error("x"));
+    return sink.writes.join("").trim().split("\n").map((line) => JSON.parse(line).msg);
+  };
+  assert.deepEqual(written("debug"), ["request", "Listening", "Refused", "Broke"]);
+  assert.deepEqual(written("info"), ["request", "Listening", "Refused", "Broke"]);
+  assert.deepEqual(written("warn"), ["Refused", "Broke"]);
+  assert.deepEqual(written("error"), ["Broke"]);
+});

@@ -54,7 +54,8 @@ Environment:
   HOOK_AUTH_HEADER          The header Okta sends it in (default Authorization)
   HOOK_OAUTH_ISSUER, HOOK_OAUTH_SCOPES, HOOK_OAUTH_CLIENT_IDS
                             As the service has them: the defaults of the OAuth options
-  HOOK_OAUTH_CLIENT_SECRET  The API Services app's client secret (client_secret_post)`;
+  HOOK_OAUTH_CLIENT_SECRET  The API Services app's client secret (client_secret_post)
+Exit codes: 0 created or updated, 1 failure (Okta refused, a setting is wrong), 2 bad arguments.`;
 
 /** Runs the register command; resolves to the exit code (2: bad arguments, 1: failure). */
 export async function runRegister(

@@ -26,7 +26,8 @@ give each holder's Okta user id and status, and with PERSON_ATTRIBUTE set, a col
 their person value; other columns are ignored. Safe to run again.
 
 Environment: DB_PATH (default ${DATA_DIR}/import-hook.db), or DATABASE_URL for PostgreSQL;
-PERSON_ATTRIBUTE`;
+PERSON_ATTRIBUTE
+Exit codes: 0 done (bad rows included), 1 unreadable file or no login column, 2 bad arguments.`;
 
 /** The seed's environment, read by name. */
 export interface SeedEnv {

@@ -48,7 +48,9 @@ Environment:
   OKTA_ORG_URL     The org, e.g. https://acme.okta.com (https:// required)
   OKTA_API_TOKEN   An API token of an admin who can read users (sent as "SSWS ...")
   DB_PATH          The index (default ${DATA_DIR}/import-hook.db)
-  DATABASE_URL     PostgreSQL instead (postgres://user@host/db), as the service has it`;
+  DATABASE_URL     PostgreSQL instead (postgres://user@host/db), as the service has it
+  PERSON_ATTRIBUTE Okta user profile attribute identifying a person (stored with each login)
+Exit codes: 0 done, 1 failure (Okta refused or the database cannot be used), 2 bad arguments.`;
 
 /** A progress line at most this often, plus one at the end of each pass. */
 const PROGRESS_EVERY_MS = 2000;
