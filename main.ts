@@ -4,6 +4,7 @@
  * the inline hook in Okta. Only wiring lives here.
  */
 
+import { versionLine } from "./lib/version.ts";
 import { CONFIG_VARIABLES, ConfigError, DATA_DIR, parseConfig } from "./lib/config.ts";
 import { createLogger, messageOf } from "./lib/log.ts";
 import { CONSOLE, EXIT_USAGE, usageError } from "./lib/admin/cli.ts";
@@ -38,6 +39,11 @@ export const RUNNERS: Record<string, (args: string[]) => Promise<number>> = {
 export async function main(args: string[]): Promise<number> {
   const [command = "serve", ...rest] = args;
   const run = RUNNERS[command];
+  // Every task answers --version before anything else, whatever else it takes.
+  if (run !== undefined && rest[0] === "--version" || command === "--version") {
+    CONSOLE.out(versionLine());
+    return 0;
+  }
   if (run === undefined) {
     CONSOLE.err(`Unknown command "${command}": use one of ${Object.keys(RUNNERS).join(", ")}`);
     return 2;

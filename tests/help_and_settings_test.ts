@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { COMMANDS } from "../lib/commands.ts";
 import { parseConfig, type RawEnv } from "../lib/config.ts";
 import { runTask } from "./_run_task.ts";
+import { VERSION } from "../lib/version.ts";
 
 const SETTINGS = new URL("../deploy/okta-import-hook.env", import.meta.url);
 /** Set by the unit itself (deploy/okta-import-hook.service), not by the settings file. */
@@ -23,6 +24,15 @@ Deno.test("start --help lists every setting of the command table, and every task
   const start = helps[0]!.stdout.replace(/\n/g, " ");
   for (const name of COMMANDS.serve!.variables) {
     assert.match(start, new RegExp(`\\b${name}\\b`), name);
+  }
+});
+
+Deno.test("every task answers --version with the service's version and Deno's", async () => {
+  const tasks = ["start", "seed", "sync", "register", "preview", "audit"];
+  for (const task of tasks) {
+    const result = await runTask(task, ["--version"], {});
+    assert.equal(result.code, 0, `${task}: ${result.stderr}`);
+    assert.equal(result.stdout, `okta-import-hook ${VERSION} (deno ${Deno.version.deno})\n`, task);
   }
 });
 

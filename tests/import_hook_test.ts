@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { VERSION } from "../lib/version.ts";
 import {
   assertLoginChanged,
   assertOktaError,
@@ -506,7 +507,7 @@ Deno.test("POST /hooks/import survives deep nesting, bad UTF-8 and __proto__ key
     // Still serving afterwards.
     const health = await server.fetch("/healthz");
     assert.equal(health.status, 200);
-    assert.deepEqual(await health.json(), { status: "ok" });
+    assert.deepEqual(await health.json(), { status: "ok", version: VERSION });
   } finally {
     await server.close();
   }
@@ -566,7 +567,7 @@ Deno.test("Other methods get 405, unknown paths 404, GET /healthz 200", async ()
     assert.equal(head.status, 200);
     const health = await server.fetch("/healthz");
     assert.equal(health.status, 200);
-    assert.deepEqual(await health.json(), { status: "ok" });
+    assert.deepEqual(await health.json(), { status: "ok", version: VERSION });
   } finally {
     await server.close();
   }

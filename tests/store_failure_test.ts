@@ -3,6 +3,7 @@
  * is answered as decided that was not kept, and a full disk heals by itself once space is free.
  */
 
+import { VERSION } from "../lib/version.ts";
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { runTask } from "./_run_task.ts";
@@ -108,7 +109,10 @@ Deno.test("on a full disk the service answers 503, says so in health, and heals 
       await Deno.remove(filler);
       // No restart and nothing done from outside but freeing the space.
       await assertUnchanged(await server.post(makeHookRequest({ login: "healed@example.com" })));
-      assert.deepEqual(await health(server), { status: 200, text: '{"status":"ok"}' });
+      assert.deepEqual(await health(server), {
+        status: 200,
+        text: JSON.stringify({ status: "ok", version: VERSION }),
+      });
     } finally {
       await server.close();
     }

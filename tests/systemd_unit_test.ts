@@ -6,6 +6,7 @@
  * root's home) may sit where only root can read.
  */
 
+import { VERSION } from "../lib/version.ts";
 import assert from "node:assert/strict";
 import { createSelfSignedCertificate } from "../lib/hook/dev_credentials.ts";
 import { logLines, makeTempDir, runChecked, TEST_SECRET, withDeadline } from "./_test_utils.ts";
@@ -130,7 +131,7 @@ Deno.test("the unit's ExecStart, run as written by a non-root user, serves /heal
       try {
         const health = await fetch(`https://localhost:${url.port}/healthz`, { client });
         assert.equal(health.status, 200);
-        assert.deepEqual(await health.json(), { status: "ok" });
+        assert.deepEqual(await health.json(), { status: "ok", version: VERSION });
       } finally {
         client.close();
       }

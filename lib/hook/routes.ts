@@ -4,6 +4,7 @@
  * into a logged, generic 500; no request can stop the service.
  */
 
+import { VERSION } from "../version.ts";
 import type { RejectionRecord } from "../decision/records.ts";
 import type { AuthCheck } from "./auth.ts";
 import { CommitError } from "../store/commit_error.ts";
@@ -129,7 +130,7 @@ async function handleHealth(ctx: Context, deps: HandlerDeps): Promise<Response> 
   const health = await deps.store.health();
   if (ctx.request.method === "HEAD") return new Response(null, { status: health.ok ? 200 : 503 });
   return health.ok
-    ? Response.json({ status: "ok" })
+    ? Response.json({ status: "ok", version: VERSION })
     : toResponse(errorReply(503, `Decisions cannot be committed: ${health.reason}`));
 }
 

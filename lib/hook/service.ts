@@ -3,6 +3,7 @@
  * listener; and stops it cleanly (stop accepting, finish requests in flight, commit, close).
  */
 
+import { VERSION } from "../version.ts";
 import { join } from "node:path";
 import { IssuerKeys, type KeySourceOptions } from "./oauth.ts";
 import type { Config } from "../config.ts";
@@ -33,9 +34,6 @@ import { listenError, StartError, storeError, tlsError } from "./start_errors.ts
 export const ANSWER_DEADLINE_MS = 1000;
 /** How long a group waits for another process's write lock before it fails (503). */
 export const BUSY_TIMEOUT_MS = 600;
-
-/** The version reported in `okta_hook_build_info`. */
-export const SERVICE_VERSION = "1.0.0";
 
 /** How long one write to a client may wait to be taken before the connection is closed. */
 export const WRITE_TIMEOUT_MS = 5000;
@@ -89,7 +87,7 @@ export async function startService(
   let openConnections = () => 0;
   const metrics = createMetrics(
     { openConnections: () => openConnections(), dbPath: config.dbPath },
-    SERVICE_VERSION,
+    VERSION,
   );
   const generatedCertificate = config.tls === null && !config.plainHttp;
   if (config.authSecrets === null || generatedCertificate) {
