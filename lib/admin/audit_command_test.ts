@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fingerprintOf } from "../store/fingerprint.ts";
 import { runAudit } from "./audit_command.ts";
 import { parseSince } from "./audit_shared.ts";
 import { openDatabase } from "../store/database.ts";
@@ -85,15 +86,20 @@ Newest 3 of 4 decisions (see --limit)
   });
 });
 
-Deno.test("deno task audit list --format csv and json export every matching row", async () => {
+Deno.test("deno task audit list --format csv and json export every matching row, with every column", async () => {
   await withAuditDatabase(async (_dbPath, env) => {
     const csv = await runTask("audit", ["list", "--job", "ijOld", "--format", "csv"], env);
     assert.equal(
       csv.stdout,
       "received_at,event_id,job_id,app_id,external_id,action,original_login,final_login," +
-        "outcome,strategy,reused,reason,status,duration_ms,holder_status\n" +
+        "outcome,strategy,reused,reason,status,duration_ms,holder_status,owner,owner_source," +
+        "owner_attribute,response,holder_okta_user_id,fingerprint,person,holder_person," +
+        "person_match,person_action\n" +
         "2025-11-01T01:00:00.000Z,evt-old,ijOld,0oaCsvApp,RL-0,CREATE_USER," +
-        "ann.lee@ridgeline.example,ann.lee@ridgeline.example,unchanged,,0,,204,1.5,\n",
+        "ann.lee@ridgeline.example,ann.lee@ridgeline.example,unchanged,,0,,204,1.5,," +
+        `"[""0oaCsvApp"",""externalId"",""RL-0""]",attribute,,,,${
+          fingerprintOf('["evt-old"]')
+        },,,,\n`,
     );
     const json = await runTask(
       "audit",
@@ -116,6 +122,16 @@ Deno.test("deno task audit list --format csv and json export every matching row"
       status: 204,
       duration_ms: 1.5,
       holder_status: null,
+      owner: '["0oaCsvApp","externalId","RL-3"]',
+      owner_source: "attribute",
+      owner_attribute: null,
+      response: null,
+      holder_okta_user_id: null,
+      fingerprint: fingerprintOf('["evt-3"]'),
+      person: null,
+      holder_person: null,
+      person_match: null,
+      person_action: null,
     }]);
   });
 });

@@ -190,6 +190,17 @@ export interface DecisionRow {
   readonly duration_ms: number;
   /** Okta status of the account holding the conflicting login, when a sync saw it. */
   readonly holder_status: string | null;
+  // The rest of the row, for exports: every column of the table.
+  readonly owner: string;
+  readonly owner_source: string | null;
+  readonly owner_attribute: string | null;
+  readonly response: string | null;
+  readonly holder_okta_user_id: string | null;
+  readonly fingerprint: string;
+  readonly person: string | null;
+  readonly holder_person: string | null;
+  readonly person_match: string | null;
+  readonly person_action: string | null;
 }
 
 /** Which decisions to list; every field narrows. */
@@ -240,7 +251,9 @@ export async function listDecisions(
   const rows = await db.all(
     `
     SELECT received_at, event_id, job_id, app_id, external_id, action, original_login,
-           final_login, outcome, strategy, reused, reason, status, duration_ms, holder_status
+           final_login, outcome, strategy, reused, reason, status, duration_ms, holder_status,
+           owner, owner_source, owner_attribute, response, holder_okta_user_id, fingerprint,
+           person, holder_person, person_match, person_action
     FROM decisions ${where}
     ORDER BY received_at DESC, event_id DESC
     ${limit}`,

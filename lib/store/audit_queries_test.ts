@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fingerprintOf } from "./fingerprint.ts";
 import { countRejections, listDecisions, pruneAudit, summarizeJobs } from "./audit_queries.ts";
 import { openDatabase } from "./database.ts";
 import { insertRejection, pgPort } from "./postgres.ts";
@@ -164,6 +165,16 @@ Deno.test("listDecisions() filters by job, login text, outcome and time, newest 
       status: 200,
       duration_ms: 1.5,
       holder_status: null,
+      owner: '["0oaCsvApp","externalId","RL-2"]',
+      owner_source: "attribute",
+      owner_attribute: null,
+      response: null,
+      holder_okta_user_id: null,
+      fingerprint: fingerprintOf('["evt-2"]'),
+      person: null,
+      holder_person: null,
+      person_match: null,
+      person_action: null,
     });
   });
 });
