@@ -51,6 +51,9 @@ export async function main(args: string[]): Promise<number> {
   return await run(rest);
 }
 
+/** Read only to say it is ignored (containers set it): BIND_ADDRESS is the bind address. */
+const IGNORED_SETTING = "HOSTNAME";
+
 /** Every setting, from the one table (lib/commands.ts), wrapped at 96 columns. */
 function settingsList(names: readonly string[]): string {
   const lines: string[] = [];
@@ -69,7 +72,7 @@ const SERVE_USAGE = `Usage: deno task start
 
 Serves the import hook over HTTPS. Every setting is an environment variable (see
 docs/configuration.md):
-${settingsList(COMMANDS.serve!.variables)}
+${settingsList(COMMANDS.serve!.variables.filter((name) => name !== IGNORED_SETTING))}
 Signals: SIGTERM or SIGINT stop it (requests in flight are answered first); SIGHUP reloads the
 certificate.
 Exit codes: 0 stopped, 1 cannot start (one line names the setting), 2 bad arguments.`;

@@ -129,7 +129,7 @@ const service = new Deno.Command(DENO, {
   args: serviceArgs,
   env: {
     PORT: String(servicePort),
-    HOSTNAME: "127.0.0.1",
+    BIND_ADDRESS: "127.0.0.1",
     HOOK_AUTH_SECRET: SECRET,
     ...store,
     TLS_CERT_FILE: tls.certFile,

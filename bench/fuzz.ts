@@ -264,7 +264,7 @@ const service = new Deno.Command(DENO, {
   args: await taskArgs("start"),
   env: {
     PORT: String(port),
-    HOSTNAME: "127.0.0.1",
+    BIND_ADDRESS: "127.0.0.1",
     HOOK_AUTH_SECRET: SECRET,
     DB_PATH: dbPath,
     TLS_CERT_FILE: tls.certFile,

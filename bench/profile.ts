@@ -194,7 +194,7 @@ async function profileService(seconds: number): Promise<string> {
     args,
     env: {
       PORT: String(port),
-      HOSTNAME: "127.0.0.1",
+      BIND_ADDRESS: "127.0.0.1",
       HOOK_AUTH_SECRET: SECRET,
       DB_PATH: join(dir, "profile.db"),
       TLS_CERT_FILE: tls.certFile,

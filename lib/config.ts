@@ -22,6 +22,8 @@ export type PersonMatchMode = "off" | "report" | "act";
 /** The environment variables the service reads; all optional. */
 export const CONFIG_VARIABLES = [
   "PORT",
+  "BIND_ADDRESS",
+  // Read only to warn: Docker and Kubernetes set it to the container's name.
   "HOSTNAME",
   "HOOK_AUTH_SECRET",
   "HOOK_AUTH_HEADER",
@@ -62,8 +64,13 @@ export type RawEnv = Partial<Record<typeof CONFIG_VARIABLES[number], string>>;
 export interface Config {
   /** TCP port to listen on; 0 lets the OS pick one (the "Listening" line names it). */
   readonly port: number;
-  /** Interface to bind. */
+  /** Interface to bind (`BIND_ADDRESS`). */
   readonly hostname: string;
+  /**
+   * `HOSTNAME` was set and `BIND_ADDRESS` was not: it is ignored (containers set it to their own
+   * name), and the start says so.
+   */
+  readonly hostnameIgnored: boolean;
   /** Accepted values of the auth header; `null` means "use the generated development secret". */
   readonly authSecrets: readonly string[] | null;
   /** Name of the header Okta sends the secret in. */
@@ -140,10 +147,13 @@ export function parseConfig(env: RawEnv): Config {
     const given = certFile === undefined ? "TLS_KEY_FILE" : "TLS_CERT_FILE";
     throw new ConfigError(missing, `Cannot read ${missing}: it must be set when ${given} is set`);
   }
-  const hostname = optional(env, "HOSTNAME") ?? "0.0.0.0";
+  const hostname = optional(env, "BIND_ADDRESS") ?? "0.0.0.0";
+  const hostnameIgnored = optional(env, "HOSTNAME") !== undefined &&
+    optional(env, "BIND_ADDRESS") === undefined;
   return {
     port: integer(env, "PORT", 8443, 0, 65535),
     hostname,
+    hostnameIgnored,
     plainHttp: plainHttp(env, hostname),
     trustedProxies: trustedProxies(env),
     metrics: optional(env, "METRICS_PORT") === undefined ? null : {
@@ -192,8 +202,8 @@ function plainHttp(env: RawEnv, hostname: string): boolean {
   if (!loopback && allow !== "yes") {
     throw new ConfigError(
       "TLS",
-      `Cannot read TLS: "off" serves plain HTTP, which HOSTNAME "${hostname}" would expose; ` +
-        "bind a loopback HOSTNAME, or set ALLOW_PLAIN_HTTP=yes when only the proxy can reach it",
+      `Cannot read TLS: "off" serves plain HTTP, which BIND_ADDRESS "${hostname}" would expose; ` +
+        "bind a loopback BIND_ADDRESS, or set ALLOW_PLAIN_HTTP=yes when only the proxy can reach it",
     );
   }
   return true;

@@ -25,6 +25,7 @@ Deno.test("parseConfig() gives the documented defaults for an empty environment"
   assert.deepEqual(parseConfig({}), {
     port: 8443,
     hostname: "0.0.0.0",
+    hostnameIgnored: false,
     plainHttp: false,
     trustedProxies: [],
     metrics: null,
@@ -63,7 +64,7 @@ Deno.test("parseConfig() reads every variable, trimmed", () => {
   assert.deepEqual(
     parseConfig({
       PORT: " 9443 ",
-      HOSTNAME: "127.0.0.1",
+      BIND_ADDRESS: "127.0.0.1",
       HOOK_AUTH_SECRET: "0123456789abcdef",
       HOOK_AUTH_HEADER: "X-Okta-Secret",
       TLS_CERT_FILE: "/etc/tls/cert.pem",
@@ -87,6 +88,7 @@ Deno.test("parseConfig() reads every variable, trimmed", () => {
     {
       port: 9443,
       hostname: "127.0.0.1",
+      hostnameIgnored: false,
       plainHttp: false,
       trustedProxies: [],
       metrics: null,
@@ -214,6 +216,13 @@ Deno.test("parseConfig() refuses a PERSON_ATTRIBUTE a profile cannot hold and an
   );
 });
 
+Deno.test("parseConfig() binds BIND_ADDRESS and ignores HOSTNAME, which containers set to their name", () => {
+  const container = parseConfig({ HOSTNAME: "3f2a9c1b7d4e" });
+  assert.deepEqual([container.hostname, container.hostnameIgnored], ["0.0.0.0", true]);
+  const both = parseConfig({ HOSTNAME: "pod-7", BIND_ADDRESS: "127.0.0.1" });
+  assert.deepEqual([both.hostname, both.hostnameIgnored], ["127.0.0.1", false]);
+});
+
 Deno.test("parseConfig() refuses an unknown LOG_LEVEL, naming the levels", () => {
   assertConfigError(
     { LOG_LEVEL: "verbose" },
@@ -303,8 +312,8 @@ Deno.test("parseConfig() refuses a HOOK_AUTH_SECRET that holds no secret", () =>
 });
 
 Deno.test("parseConfig() allows TLS=off only on loopback or with ALLOW_PLAIN_HTTP=yes", () => {
-  assert.equal(parseConfig({ TLS: "off", HOSTNAME: "127.0.0.1" }).plainHttp, true);
-  assert.equal(parseConfig({ TLS: "OFF", HOSTNAME: "::1" }).plainHttp, true);
+  assert.equal(parseConfig({ TLS: "off", BIND_ADDRESS: "127.0.0.1" }).plainHttp, true);
+  assert.equal(parseConfig({ TLS: "OFF", BIND_ADDRESS: "::1" }).plainHttp, true);
   assert.equal(parseConfig({ TLS: "off", ALLOW_PLAIN_HTTP: "yes" }).plainHttp, true);
   assert.throws(
     () => parseConfig({ TLS: "off" }),

@@ -18,7 +18,7 @@ Deno.test("launch() grants the service exactly the paths its settings name", () 
   // The certificates are read only: nothing but data/ and the database's directory is written.
   assert.ok(line.args.includes("--allow-write=/opt/okta-import-hook/data,/var/lib/okta-hook"));
   assert.ok(line.args.includes("--allow-sys=statfs"));
-  assert.ok(line.args.some((arg) => arg.startsWith("--allow-env=PORT,HOSTNAME,")));
+  assert.ok(line.args.some((arg) => arg.startsWith("--allow-env=PORT,BIND_ADDRESS,HOSTNAME,")));
   assert.deepEqual(line.args.slice(-2), ["/opt/okta-import-hook/main.ts", "serve"]);
   assert.ok(!line.args.some((arg) => arg === "--allow-all" || arg === "-A"));
 });

@@ -48,7 +48,7 @@ export async function spawnService(
     ...options.env,
     NO_COLOR: "1",
     PORT: "0",
-    HOSTNAME: "127.0.0.1",
+    BIND_ADDRESS: "127.0.0.1",
     HOOK_AUTH_SECRET: TEST_SECRET,
     DB_PATH: `${dir}/hook.db`,
     TLS_CERT_FILE: `${dir}/cert.pem`,

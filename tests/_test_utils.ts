@@ -136,7 +136,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const dir = options.dir ?? await makeTempDir();
   const config = parseConfig({
     PORT: "1",
-    HOSTNAME: "127.0.0.1",
+    BIND_ADDRESS: "127.0.0.1",
     // With OAuth the secret is accepted only when the test says so.
     ...(options.env?.HOOK_OAUTH_ISSUER === undefined ? { HOOK_AUTH_SECRET: TEST_SECRET } : {}),
     DB_PATH: `${dir}/hook.db`,

@@ -46,7 +46,7 @@ Deno.test("start, seed, preview and audit work with every path outside the proje
       env: {
         NO_COLOR: "1",
         PORT: "0",
-        HOSTNAME: "127.0.0.1",
+        BIND_ADDRESS: "127.0.0.1",
         HOOK_AUTH_SECRET: TEST_SECRET,
         DB_PATH,
         TLS_CERT_FILE: `${root}/etc/cert.pem`,

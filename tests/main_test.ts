@@ -99,7 +99,7 @@ Deno.test("start-up failures are one line naming the setting, on stderr and in t
   await Deno.writeTextFile(`${dir}/not.pem`, "hello");
   const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const tls = { TLS_CERT_FILE: `${dir}/cert.pem`, TLS_KEY_FILE: `${dir}/key.pem` };
-  const base = { HOSTNAME: "127.0.0.1", PORT: "0", HOOK_AUTH_SECRET: TEST_SECRET, ...tls };
+  const base = { BIND_ADDRESS: "127.0.0.1", PORT: "0", HOOK_AUTH_SECRET: TEST_SECRET, ...tls };
   const cases: [Record<string, string>, string, RegExp][] = [
     [{ PORT: "84x3" }, "PORT", /^Cannot start: Cannot read PORT: "84x3" is not a number$/],
     [
@@ -113,9 +113,9 @@ Deno.test("start-up failures are one line naming the setting, on stderr and in t
       /^Cannot start: Cannot listen on PORT \d+: it is in use on 127\.0\.0\.1$/,
     ],
     [
-      { ...base, HOSTNAME: "no-such-host.invalid", DB_PATH: `${dir}/b.db` },
-      "HOSTNAME",
-      /^Cannot start: Cannot listen on HOSTNAME "no-such-host\.invalid": it cannot be resolved$/,
+      { ...base, BIND_ADDRESS: "no-such-host.invalid", DB_PATH: `${dir}/b.db` },
+      "BIND_ADDRESS",
+      /^Cannot start: Cannot listen on BIND_ADDRESS "no-such-host\.invalid": it cannot be resolved$/,
     ],
     [
       { ...base, TLS_CERT_FILE: `${dir}/not.pem`, DB_PATH: `${dir}/c.db` },

@@ -93,7 +93,7 @@ Deno.test("the unit's ExecStart, run as written by a non-root user, serves /heal
     const env: Record<string, string> = {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       HOOK_AUTH_SECRET: TEST_SECRET, // from the EnvironmentFile in production
-      HOSTNAME: "127.0.0.1",
+      BIND_ADDRESS: "127.0.0.1",
       PORT: "0",
     };
     for (const line of service(unit, "Environment")) {

@@ -24,7 +24,7 @@ import { delay, InternalServer } from "./internal_server.ts";
 import { reloadCertificate, watchCertificate } from "./cert_reload.ts";
 import { requestsInFlight } from "./in_flight.ts";
 import { refusalRecorder } from "./refusal_recorder.ts";
-import { listeningFields, warnOwnerFallbacks } from "./start_log.ts";
+import { listeningFields, warnIgnoredSettings, warnOwnerFallbacks } from "./start_log.ts";
 import { listenError, StartError, storeError, tlsError } from "./start_errors.ts";
 
 /**
@@ -225,6 +225,7 @@ export async function startService(
 
   if (config.databaseUrl === null) await warnIfReadable(config.dbPath, "DB_PATH", log);
   await warnOwnerFallbacks(config, log);
+  warnIgnoredSettings(config, log);
   const finished = server.finished.then(async () => {
     await guard.finished;
     await refusals.flush();

@@ -14,7 +14,10 @@ import {
 } from "../../tests/_test_utils.ts";
 
 function config(dir: string, env: Record<string, string> = {}) {
-  return { ...parseConfig({ HOSTNAME: "127.0.0.1", DB_PATH: `${dir}/hook.db`, ...env }), port: 0 };
+  return {
+    ...parseConfig({ BIND_ADDRESS: "127.0.0.1", DB_PATH: `${dir}/hook.db`, ...env }),
+    port: 0,
+  };
 }
 
 Deno.test("startService() without a secret or TLS files generates them in the data directory", async () => {

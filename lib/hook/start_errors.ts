@@ -94,8 +94,8 @@ export function listenError(
   }
   if (error instanceof Deno.errors.AddrNotAvailable) {
     return new StartError(
-      "HOSTNAME",
-      `Cannot listen on HOSTNAME "${hostname}": not an address of this machine`,
+      "BIND_ADDRESS",
+      `Cannot listen on BIND_ADDRESS "${hostname}": not an address of this machine`,
       {
         cause: error,
       },
@@ -103,8 +103,8 @@ export function listenError(
   }
   if (error instanceof URIError || /lookup address|invalid host/.test(messageOf(error))) {
     return new StartError(
-      "HOSTNAME",
-      `Cannot listen on HOSTNAME "${hostname}": it cannot be resolved`,
+      "BIND_ADDRESS",
+      `Cannot listen on BIND_ADDRESS "${hostname}": it cannot be resolved`,
       {
         cause: error,
       },

@@ -66,7 +66,7 @@ Deno.test("storeError() names DATABASE_URL without its password, or DB_PATH with
   assert.match(file.message, /^Cannot open DB_PATH "\/nope\/hook.db": it cannot be created/);
 });
 
-Deno.test("listenError() tells Deno's errors apart by class, naming PORT or HOSTNAME", () => {
+Deno.test("listenError() tells Deno's errors apart by class, naming PORT or BIND_ADDRESS", () => {
   const config = { port: 443, hostname: "203.0.113.9" };
   const denied = listenError(new Deno.errors.PermissionDenied("x"), config);
   assert.equal(denied.setting, "PORT");
@@ -74,8 +74,8 @@ Deno.test("listenError() tells Deno's errors apart by class, naming PORT or HOST
   const inUse = listenError(new Deno.errors.AddrInUse("x"), config);
   assert.equal(inUse.message, "Cannot listen on PORT 443: it is in use on 203.0.113.9");
   const notHere = listenError(new Deno.errors.AddrNotAvailable("x"), config);
-  assert.equal(notHere.setting, "HOSTNAME");
+  assert.equal(notHere.setting, "BIND_ADDRESS");
   assert.match(notHere.message, /not an address of this machine/);
-  assert.equal(listenError(new URIError("bad"), config).setting, "HOSTNAME");
+  assert.equal(listenError(new URIError("bad"), config).setting, "BIND_ADDRESS");
   assert.equal(listenError(new Error("other"), config).setting, "PORT");
 });

@@ -41,6 +41,15 @@ export function displayHost(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
 
+/** Warns at start of a setting that is set but ignored: `HOSTNAME` (see `BIND_ADDRESS`). */
+export function warnIgnoredSettings(config: Config, log: Logger): void {
+  if (!config.hostnameIgnored) return;
+  log.warn("HOSTNAME is ignored: the address to bind is BIND_ADDRESS", {
+    bindAddress: config.hostname,
+    hint: "Docker and Kubernetes set HOSTNAME to the container's name; set BIND_ADDRESS instead",
+  });
+}
+
 /**
  * Warns at start when earlier decisions had no owner attribute value and no app user id: those
  * people were owned by their event, so a later import cannot recognise them.

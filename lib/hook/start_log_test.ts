@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "../config.ts";
-import { displayHost, listeningFields, warnOwnerFallbacks } from "./start_log.ts";
+import {
+  displayHost,
+  listeningFields,
+  warnIgnoredSettings,
+  warnOwnerFallbacks,
+} from "./start_log.ts";
 import { type LogFields, silentLogger } from "../log.ts";
 import { openDatabase } from "../store/database.ts";
 import { AuditLog } from "../store/sqlite_audit.ts";
@@ -56,4 +61,12 @@ Deno.test("warnOwnerFallbacks() says at start how many decisions fell back to th
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("warnIgnoredSettings() says HOSTNAME is ignored only when BIND_ADDRESS is not set", () => {
+  const warnings: string[] = [];
+  const log = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
+  warnIgnoredSettings(parseConfig({ HOSTNAME: "3f2a9c1b7d4e" }), log);
+  warnIgnoredSettings(parseConfig({ HOSTNAME: "pod-7", BIND_ADDRESS: "0.0.0.0" }), log);
+  assert.deepEqual(warnings, ["HOSTNAME is ignored: the address to bind is BIND_ADDRESS"]);
 });
