@@ -62,10 +62,10 @@ Deno.test("deno task audit list prints an aligned table, filtered and limited", 
     assert.deepEqual([all.code, all.stderr], [0, ""]);
     assert.equal(
       all.stdout,
-      `RECEIVED (UTC)        JOB      EXTERNAL ID  OUTCOME     STRATEGY     LOGIN                           FINAL LOGIN
-2026-03-02T01:00:02Z  ijNight  RL-3         unresolved  -            kim.ro@ridgeline.example        -
-2026-03-02T01:00:01Z  ijNight  RL-2         resolved    middle_name  george.smith@ridgeline.example  george.alexander.smith@ridgeline.example
-2026-03-02T01:00:00Z  ijNight  RL-1         unchanged   -            george.smith@ridgeline.example  george.smith@ridgeline.example
+      `RECEIVED (UTC)        JOB      EXTERNAL ID  OUTCOME     STRATEGY     LOGIN                           FINAL LOGIN                               REASON
+2026-03-02T01:00:02Z  ijNight  RL-3         unresolved  -            kim.ro@ridgeline.example        -                                         -
+2026-03-02T01:00:01Z  ijNight  RL-2         resolved    middle_name  george.smith@ridgeline.example  george.alexander.smith@ridgeline.example  Okta reported the login taken
+2026-03-02T01:00:00Z  ijNight  RL-1         unchanged   -            george.smith@ridgeline.example  george.smith@ridgeline.example            -
 Newest 3 of 4 decisions (see --limit)
 `,
     );
@@ -76,8 +76,8 @@ Newest 3 of 4 decisions (see --limit)
     );
     assert.equal(
       filtered.stdout,
-      `RECEIVED (UTC)        JOB      EXTERNAL ID  OUTCOME   STRATEGY     LOGIN                           FINAL LOGIN
-2026-03-02T01:00:01Z  ijNight  RL-2         resolved  middle_name  george.smith@ridgeline.example  george.alexander.smith@ridgeline.example
+      `RECEIVED (UTC)        JOB      EXTERNAL ID  OUTCOME   STRATEGY     LOGIN                           FINAL LOGIN                               REASON
+2026-03-02T01:00:01Z  ijNight  RL-2         resolved  middle_name  george.smith@ridgeline.example  george.alexander.smith@ridgeline.example  Okta reported the login taken
 1 decision
 `,
     );

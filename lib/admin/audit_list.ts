@@ -59,7 +59,16 @@ export function runList(args: string[], ctx: Context): number | Promise<number> 
 export function listText(rows: readonly DecisionRow[], total: number): string[] {
   if (total === 0) return ["No decisions match"];
   const lines = table(
-    ["RECEIVED (UTC)", "JOB", "EXTERNAL ID", "OUTCOME", "STRATEGY", "LOGIN", "FINAL LOGIN"],
+    [
+      "RECEIVED (UTC)",
+      "JOB",
+      "EXTERNAL ID",
+      "OUTCOME",
+      "STRATEGY",
+      "LOGIN",
+      "FINAL LOGIN",
+      "REASON",
+    ],
     rows.map((row) => [
       row.received_at.replace(/\.\d+Z$/, "Z"),
       row.job_id,
@@ -68,6 +77,8 @@ export function listText(rows: readonly DecisionRow[], total: number): string[] 
       row.strategy,
       row.original_login,
       row.final_login,
+      // Why it was replaced, skipped or left unresolved: the first thing an admin needs.
+      row.reason,
     ]),
   );
   lines.push(
