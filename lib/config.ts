@@ -3,6 +3,12 @@
  * down. Nothing else in the service reads the environment.
  */
 
+import {
+  ownerAttributes,
+  type PersonMatchMode,
+  personMatchMode,
+  readPersonAttribute,
+} from "./identity_settings.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
 import { type AddressBlock, parseBlock } from "./addresses.ts";
 import { ConfigError, optional, urlSetting } from "./config_error.ts";
@@ -16,8 +22,7 @@ export const STRATEGY_NAMES = ["middle_name", "middle_initial", "numeric_suffix"
 /** One way of building a new login for a user whose login is taken. */
 export type StrategyName = typeof STRATEGY_NAMES[number];
 
-/** How links and returning people are judged: not at all, recorded only, or acted on. */
-export type PersonMatchMode = "off" | "report" | "act";
+export type { PersonMatchMode } from "./identity_settings.ts";
 
 /** The environment variables the service reads; all optional. */
 export const CONFIG_VARIABLES = [
@@ -136,7 +141,7 @@ export const DEFAULT_DB_PATH = `${DATA_DIR}/import-hook.db`;
 export const MIN_SECRET_LENGTH = 16;
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
+import { ATTRIBUTE_NAME } from "./config_error.ts";
 
 /** Parses and validates the service's environment variables; throws {@link ConfigError}. */
 export function parseConfig(env: RawEnv): Config {
@@ -310,61 +315,6 @@ export function redactedUrl(text: string): string {
   const url = new URL(text);
   if (url.password !== "") url.password = "***";
   return url.href;
-}
-
-/**
- * The owner attributes tried when `OWNER_ATTRIBUTE` is not set: `employeeId` (HR sources, and
- * this service's earlier default, so existing owners keep their keys), `externalId` (Okta's
- * published import hook sample, and SCIM's id of a user in its source), `employeeNumber` (Okta's
- * base user profile attribute for it).
- */
-export const DEFAULT_OWNER_ATTRIBUTES = ["employeeId", "externalId", "employeeNumber"] as const;
-
-function ownerAttributes(env: RawEnv): string[] {
-  const text = optional(env, "OWNER_ATTRIBUTE");
-  if (text === undefined) return [...DEFAULT_OWNER_ATTRIBUTES];
-  const names = text.split(",").map((name) => name.trim()).filter((name) => name !== "");
-  for (const name of names) {
-    if (!ATTRIBUTE_NAME.test(name)) {
-      throw new ConfigError(
-        "OWNER_ATTRIBUTE",
-        `Cannot read OWNER_ATTRIBUTE: "${name}" is not an attribute`,
-      );
-    }
-  }
-  if (new Set(names).size !== names.length) {
-    throw new ConfigError(
-      "OWNER_ATTRIBUTE",
-      `Cannot read OWNER_ATTRIBUTE: "${text}" names an attribute twice`,
-    );
-  }
-  return names;
-}
-
-/** `PERSON_ATTRIBUTE`, checked as the service checks it (the sync and seed read it too). */
-export function readPersonAttribute(
-  env: Readonly<{ PERSON_ATTRIBUTE?: string }>,
-): string | null {
-  const text = optional(env, "PERSON_ATTRIBUTE");
-  if (text === undefined) return null;
-  if (!ATTRIBUTE_NAME.test(text)) {
-    throw new ConfigError(
-      "PERSON_ATTRIBUTE",
-      `Cannot read PERSON_ATTRIBUTE: "${text}" is not an attribute`,
-    );
-  }
-  return text;
-}
-
-function personMatchMode(env: RawEnv): PersonMatchMode {
-  const text = optional(env, "PERSON_MATCH")?.toLowerCase() ?? "report";
-  if (text !== "off" && text !== "report" && text !== "act") {
-    throw new ConfigError(
-      "PERSON_MATCH",
-      `Cannot read PERSON_MATCH: "${text}" is not off, report or act`,
-    );
-  }
-  return text;
 }
 
 function logLevel(env: RawEnv): LogLevel {

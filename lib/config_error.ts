@@ -29,3 +29,6 @@ export function urlSetting(name: string, text: string, problem: string): URL {
     throw new ConfigError(name, `Cannot read ${name}: ${problem}`);
   }
 }
+
+/** A profile attribute name as Okta's schemas allow it. */
+export const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;

@@ -2,9 +2,10 @@
  * `deno task seed FILE.csv`: argument parsing and reporting around {@link seedLogins}.
  */
 
+import { readPersonAttribute } from "../identity_settings.ts";
 import { createReadStream } from "node:fs";
 import { parseArgs } from "node:util";
-import { DATA_DIR, readPersonAttribute, redactedUrl } from "../config.ts";
+import { DATA_DIR, redactedUrl } from "../config.ts";
 import { messageOf } from "../log.ts";
 import {
   type CommandIo,

@@ -3,8 +3,9 @@
  * {@link syncLogins}.
  */
 
+import { readPersonAttribute } from "../identity_settings.ts";
 import { parseArgs } from "node:util";
-import { ConfigError, DATA_DIR, readPersonAttribute, redactedUrl } from "../config.ts";
+import { ConfigError, DATA_DIR, redactedUrl } from "../config.ts";
 import { messageOf } from "../log.ts";
 import { openQueryable } from "../store/queryable.ts";
 import { OktaApiError, OktaClient, type OktaEnv, parseOktaEnv } from "../okta/okta_api.ts";
