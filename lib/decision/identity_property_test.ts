@@ -12,20 +12,9 @@ import { loginKey } from "./fold_name.ts";
 import { LoginIndex, sqlitePort } from "../store/sqlite_login_index.ts";
 import { AuditLog } from "../store/sqlite_audit.ts";
 import { hookEvent, withDatabase } from "../../tests/_test_utils.ts";
+import { seededRandom } from "../../bench/_okta_load.ts";
 
 const STRATEGIES = ["middle_name", "middle_initial", "numeric_suffix"] as const;
-
-/** A small, fast PRNG (mulberry32): the same seed, the same sequence. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const LOGINS = ["john.smith@x.com", "John.Smith@X.com", "jöhn.smith@x.com", "ann.lee@x.com"];
 const MIDDLES = ["Alexander", "Alex", null, "Ann"];
@@ -60,7 +49,7 @@ Deno.test("no login is ever answered to two owners, and every login answered is 
       const port = sqlitePort(index, new AuditLog(db));
       const answeredTo = new Map<string, string>();
       const earlier: HookEvent[] = [];
-      const next = random(seed);
+      const next = seededRandom(seed);
       for (let n = 0; n < 150; n++) {
         const event = generate(next, n, earlier);
         earlier.push(event);

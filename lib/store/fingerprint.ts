@@ -10,9 +10,18 @@ import type { PriorDecision, StoredDecision } from "../decision/records.ts";
 /** Before fingerprints were kept: such a decision is taken to match any inputs (a retry). */
 export const LEGACY_FINGERPRINT = "";
 
+/** The last inputs hashed: a decision looks its inputs up, then records them. */
+let last = { inputs: "", fingerprint: "" };
+
 /** SHA-256 of the inputs, 128 bits in base64url (22 characters). */
 export function fingerprintOf(inputs: string): string {
-  return createHash("sha256").update(inputs).digest("base64url").slice(0, 22);
+  if (inputs !== last.inputs || last.fingerprint === "") {
+    last = {
+      inputs,
+      fingerprint: createHash("sha256").update(inputs).digest("base64url").slice(0, 22),
+    };
+  }
+  return last.fingerprint;
 }
 
 /** A `decisions` row as the replay lookup reads it, on either engine. */
