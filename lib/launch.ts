@@ -5,7 +5,8 @@
  * derived here from the settings and the real process is run with exactly those: it may read
  * and write what its configuration names (the database's directory, for `-wal` and `-shm`;
  * `data/`), read its certificate and key, the code and the files an admin names, and nothing
- * else. Signals are passed on; the exit code is the real process's.
+ * else. Signals are passed on; the exit code is the real process's. When a process that started
+ * the task goes (`kill npx`), the real process is sent SIGTERM.
  *
  * `deno run ... lib/launch.ts --print serve` prints the command line instead of running it
  * (tests and benchmarks run the real process themselves, to measure and kill it).
@@ -15,6 +16,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { constants } from "node:os";
 import { DEFAULT_DB_PATH } from "./config.ts";
 import { COMMANDS, type CommandSpec, commandVariables } from "./commands.ts";
+import { watchLaunchChain } from "./ancestors.ts";
 
 /** The command line of the real process, and the settings it is given. */
 export interface Launch {
@@ -162,7 +164,20 @@ if (import.meta.main) {
       } catch { /* it has exited */ }
     });
   }
+  // `npx` passes no signal on to what it runs: when a process that started this one goes, the
+  // service must go too, or it serves on holding the port.
+  const stopWatching = await watchLaunchChain((gone) => {
+    const line = `launcher: the process that started this task (pid ${gone.pid}) has gone; ` +
+      "stopping the service\n";
+    try {
+      Deno.stderr.writeSync(new TextEncoder().encode(line));
+    } catch { /* its terminal may have gone with it */ }
+    try {
+      child.kill("SIGTERM");
+    } catch { /* it has exited */ }
+  });
   const status = await child.status;
+  stopWatching();
   Deno.exit(status.signal === null ? status.code : 128 + signalNumber(status.signal));
 }
 

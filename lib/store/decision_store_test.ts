@@ -10,6 +10,7 @@ import { hookEvent, makeTempDir } from "../../tests/_test_utils.ts";
 
 const AT = "2026-03-02T08:00:00.000Z";
 const TIMING = { receivedAt: AT, elapsedMs: 0.5 };
+const SCENARIO = new URL("../../tests/_worker_crash_scenario.ts", import.meta.url).pathname;
 
 /** A CREATE_USER event for `login` from app user `n`, who has no middle name. */
 function event(n: number, login = "john.smith@example.com"): HookEvent {
@@ -246,45 +247,24 @@ Deno.test("openSqliteStore() rejects with the reason when the database cannot be
 });
 
 Deno.test("a worker that dies fails its group and every later item with CommitError, and reports it", async () => {
-  const errors: string[] = [];
-  const store = await openSqliteStore(
-    {
-      dbPath: "unused.db",
-      busyTimeoutMs: 600,
-      strategies: ["middle_name"],
-      groupCommitMax: 256,
-      groupCommitWindowMs: 0,
-      answerDeadlineMs: 1000,
-    },
-    { onError: (message) => errors.push(message) },
-    new URL("../../tests/_crashing_worker.ts", import.meta.url),
-  );
-  const first = store.decide(event(1), TIMING);
-  const queued = store.decide(event(2), TIMING);
-  for (const pending of [first, queued]) {
-    await assert.rejects(
-      pending,
-      (error: unknown) =>
-        error instanceof CommitError &&
-        /The database worker failed: .*worker crashed/.test(error.message),
-    );
-  }
-  assert.deepEqual(errors.length, 1);
-  await assert.rejects(store.decide(event(3), TIMING), CommitError);
-  await assert.rejects(
-    store.recordRejection({
-      receivedAt: AT,
-      status: 401,
-      reason: "Missing authorization header",
-      remoteAddr: null,
-      method: "POST",
-      path: "/hooks/import",
-      eventId: null,
-    }),
-    CommitError,
-  );
-  assert.equal((await store.health()).ok, false);
-  await store.close();
+  // In a process of its own: Deno prints the worker's uncaught error, which is checked here.
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", SCENARIO],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, stderr);
+  assert.match(stderr, /Uncaught \(in worker ""\) Error: worker crashed/);
+  const seen = JSON.parse(new TextDecoder().decode(output.stdout));
+  const failed = /^CommitError: The database worker failed: .*worker crashed/;
+  assert.equal(seen.grouped.length, 2);
+  for (const each of seen.grouped) assert.match(each, failed);
+  assert.match(seen.later, /^CommitError: /);
+  assert.match(seen.refusal, /^CommitError: /);
+  assert.equal(seen.errors, 1);
+  assert.equal(seen.healthy, false);
 });
 
 Deno.test("Okta's retry under a new eventId gets the identical answer and reserves nothing new, committed first or in the same group", async () => {
