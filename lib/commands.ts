@@ -87,7 +87,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   seed: {
     ...NONE,
     variables: SEED_VARIABLES,
-    options: { help: HELP },
+    options: { column: { type: "string" }, help: HELP },
     readsFile: true,
     v8Flags: "--max-old-space-size=96,--max-semi-space-size=2",
   },

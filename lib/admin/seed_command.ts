@@ -18,13 +18,20 @@ import {
 } from "./cli.ts";
 import { SeedFormatError, seedLogins } from "./seed_logins.ts";
 import { type OpenedQueryable, openQueryable } from "../store/queryable.ts";
+import { COMMANDS } from "../commands.ts";
 
-const USAGE = `Usage: deno task seed FILE.csv
+const USAGE = `Usage: deno task seed FILE.csv [--column NAME]
 
-Loads existing Okta logins into the login index. The file needs a header row with a "login"
-column, or "Username" as in Okta's user export. Columns "id" and "status" (Okta's user export)
-give each holder's Okta user id and status, and with PERSON_ATTRIBUTE set, a column of that name
-their person value; other columns are ignored. Safe to run again.
+Loads existing Okta logins into the login index. The file needs a header row with a column named
+exactly "login", or "Username" as in Okta's user export, or the one --column names; anything else
+is refused with the columns seen (an import file's "userName" is not a list of Okta's logins).
+Columns "id" and "status" (Okta's user export) give each holder's Okta user id and status, and
+with PERSON_ATTRIBUTE set, a column of that name their person value; other columns are ignored.
+Values that are not email-shaped are loaded with a warning; empty logins and rows the CSV reader
+cannot read are counted and listed. Safe to run again.
+
+Options:
+  --column NAME   the login column's exact name
 
 Environment: DB_PATH (default ${DATA_DIR}/import-hook.db), or DATABASE_URL for PostgreSQL;
 PERSON_ATTRIBUTE
@@ -48,10 +55,11 @@ export async function runSeed(
 ): Promise<number> {
   const { out, err } = io;
   let file: string;
+  let column: string | null;
   try {
     const { values, positionals } = parseArgs({
       args,
-      options: { help: { type: "boolean", short: "h" } },
+      options: COMMANDS.seed!.options,
       allowPositionals: true,
     });
     if (values.help) {
@@ -60,6 +68,8 @@ export async function runSeed(
     }
     if (positionals.length !== 1) throw new TypeError("Expected exactly one CSV file");
     file = positionals[0]!;
+    column = typeof values.column === "string" ? values.column.trim() : null;
+    if (column === "") throw new TypeError("--column needs a column name");
   } catch (error) {
     err(usageError(error));
     return EXIT_USAGE;
@@ -92,6 +102,7 @@ export async function runSeed(
       at: io.now().toISOString(),
       onProgress: (rows) => err(`... ${rows} rows`),
       personAttribute,
+      column,
     });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     out(
@@ -102,6 +113,16 @@ export async function runSeed(
     for (const row of report.bad.slice(0, BAD_ROWS_SHOWN)) out(`  line ${row.line}: ${row.reason}`);
     if (report.bad.length > BAD_ROWS_SHOWN) {
       out(`  ... and ${report.bad.length - BAD_ROWS_SHOWN} more bad rows`);
+    }
+    if (report.notEmail > 0) {
+      err(
+        `Warning: ${report.notEmail} of the logins in column "${report.column}" are not ` +
+          "email-shaped, as Okta logins usually are: is this the column of Okta's logins?",
+      );
+      for (const row of report.notEmailShown) err(`  line ${row.line}: ${row.reason}`);
+      if (report.notEmail > report.notEmailShown.length) {
+        err(`  ... and ${report.notEmail - report.notEmailShown.length} more`);
+      }
     }
     return 0;
   } catch (error) {

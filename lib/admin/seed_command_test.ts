@@ -118,9 +118,66 @@ Deno.test("deno task seed exits 1 and names the columns when the file has no log
     assert.equal(result.stdout, "");
     assert.equal(
       result.stderr,
-      `Cannot seed from "${file}": The header has no login column: expected "login" or "Username", found "id", "email"\n`,
+      `Cannot seed from "${file}": The header has no login column: expected "login" or "Username" (or name it with --column), found "id", "email"\n`,
     );
     assert.deepEqual(logins(dbPath), []);
+  });
+});
+
+Deno.test("deno task seed refuses the CSV Directory's import file (userName) unless --column names it", async () => {
+  await withTempDir("seed-", async (dir) => {
+    const dbPath = `${dir}/hook.db`;
+    const file = `${dir}/import.csv`;
+    await Deno.writeTextFile(file, "userName,firstName,lastName\nann@x.com,Ann,Lee\n");
+    const refused = await runTask("seed", [file], { DB_PATH: dbPath });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /found "userName", "firstName", "lastName"\n$/);
+    assert.deepEqual(logins(dbPath), []);
+    const named = await runTask("seed", [file, "--column", "userName"], { DB_PATH: dbPath });
+    assert.equal(named.code, 0, named.stderr);
+    assert.match(named.stdout, /\(column "userName"\) in [\d.]+ s: 1 rows, 1 added/);
+    assert.deepEqual(logins(dbPath).map((row) => row.login), ["ann@x.com"]);
+  });
+});
+
+Deno.test("deno task seed warns, with a count and the first lines, about logins that are not email-shaped", async () => {
+  await withTempDir("seed-", async (dir) => {
+    const dbPath = `${dir}/hook.db`;
+    const file = `${dir}/users.csv`;
+    const names = Array.from({ length: 7 }, (_, i) => `user${i}`);
+    await Deno.writeTextFile(file, `login\nann@x.com\n${names.join("\n")}\n`);
+    const result = await runTask("seed", [file], { DB_PATH: dbPath });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /: 8 rows, 8 added, 0 already present, 0 bad\n$/);
+    assert.equal(
+      result.stderr,
+      [
+        'Warning: 7 of the logins in column "login" are not email-shaped, as Okta logins usually ' +
+        "are: is this the column of Okta's logins?",
+        '  line 3: "user0"',
+        '  line 4: "user1"',
+        '  line 5: "user2"',
+        '  line 6: "user3"',
+        '  line 7: "user4"',
+        "  ... and 2 more",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+Deno.test("deno task seed lists a row it cannot read and loads the rest, as preview does", async () => {
+  await withTempDir("seed-", async (dir) => {
+    const dbPath = `${dir}/hook.db`;
+    const file = `${dir}/users.csv`;
+    await Deno.writeTextFile(file, 'login,title\nann@x.com,a\nbo@x.com,b"roken\ncy@x.com,c\n');
+    const result = await runTask("seed", [file], { DB_PATH: dbPath });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /: 3 rows, 2 added, 0 already present, 1 bad\n {2}line 3: Invalid Opening Quote: a quote is found on field "title" at line 3, value is "b"\n$/,
+    );
+    assert.deepEqual(logins(dbPath).map((row) => row.login), ["ann@x.com", "cy@x.com"]);
   });
 });
 
@@ -172,8 +229,9 @@ Deno.test("deno task seed exits 2 without a file argument", async () => {
 Deno.test("deno task seed --help prints the usage and exits 0", async () => {
   const result = await runTask("seed", ["--help"], {});
   assert.equal(result.code, 0);
-  assert.match(result.stdout, /^Usage: deno task seed FILE\.csv\n/);
+  assert.match(result.stdout, /^Usage: deno task seed FILE\.csv \[--column NAME\]\n/);
   assert.match(result.stdout, /"Username" as in Okta's user export/);
+  assert.match(result.stdout, /--column NAME {3}the login column's exact name/);
 });
 
 Deno.test("deno task seed loads a CSV into PostgreSQL with DATABASE_URL, first of one key kept", async () => {

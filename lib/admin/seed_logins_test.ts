@@ -28,6 +28,8 @@ Deno.test("seedLogins() reserves every login of Okta's export for no one, keepin
       added: 2,
       alreadyPresent: 1,
       bad: [{ line: 4, reason: "Empty Username" }],
+      notEmail: 0,
+      notEmailShown: [],
     });
     const index = new LoginIndex(db);
     assert.deepEqual(
@@ -44,6 +46,72 @@ Deno.test("seedLogins() reserves every login of Okta's export for no one, keepin
         source: "seed",
       },
     );
+  });
+});
+
+Deno.test("seedLogins() takes only the exact column names, or the one it is given", async () => {
+  await withDatabase("seed-logins-", async (db) => {
+    // The CSV Directory's import file: its userName is what is being imported, not Okta's logins.
+    const importFile = "userName,firstName\nann@x.com,Ann\n";
+    for (const header of ["userName,firstName", "username,x", "LOGIN,x", "Login,x"]) {
+      await assert.rejects(
+        seedLogins(sqliteSeedSink(db), csv(`${header}\nann@x.com,Ann\n`), { at: AT }),
+        (error: unknown) =>
+          error instanceof SeedFormatError &&
+          error.message.includes("(or name it with --column)") &&
+          error.message.endsWith(header.split(",").map((name) => `"${name}"`).join(", ")),
+      );
+    }
+    const report = await seedLogins(sqliteSeedSink(db), csv(importFile), {
+      at: AT,
+      column: "userName",
+    });
+    assert.equal(report.column, "userName");
+    assert.equal(report.added, 1);
+    await assert.rejects(
+      seedLogins(sqliteSeedSink(db), csv("login\nx@x.com\n"), { at: AT, column: "mail" }),
+      /expected "mail" \(--column\), found "login"$/,
+    );
+  });
+});
+
+Deno.test("seedLogins() loads values that are not email-shaped, counting them and keeping the first lines", async () => {
+  await withDatabase("seed-logins-", async (db) => {
+    const values = ["jsmith", "ann@x.com", "bo chen@x.com", "cy@x", "d1", "d2", "d3", "d4"];
+    const report = await seedLogins(
+      sqliteSeedSink(db),
+      csv(`login\n${values.join("\n")}\n`),
+      { at: AT },
+    );
+    assert.equal(report.added, 8);
+    assert.equal(report.notEmail, 7);
+    assert.deepEqual(report.notEmailShown, [
+      { line: 2, reason: '"jsmith"' },
+      { line: 4, reason: '"bo chen@x.com"' },
+      { line: 5, reason: '"cy@x"' },
+      { line: 6, reason: '"d1"' },
+      { line: 7, reason: '"d2"' },
+    ]);
+  });
+});
+
+Deno.test("seedLogins() lists a row the CSV reader cannot read, as preview does, and loads the rest", async () => {
+  await withDatabase("seed-logins-", async (db) => {
+    const report = await seedLogins(
+      sqliteSeedSink(db),
+      csv('login,title\nann@x.com,a\nbo@x.com,b"roken\n,empty\ncy@x.com,c\n'),
+      { at: AT },
+    );
+    assert.equal(report.rows, 4);
+    assert.equal(report.added, 2);
+    assert.equal(report.alreadyPresent, 0);
+    assert.equal(report.bad.length, 2);
+    assert.match(report.bad[0]!.reason, /^Invalid Opening Quote: .* at line 3/);
+    assert.equal(report.bad[0]!.line, 3);
+    assert.deepEqual(report.bad[1], { line: 4, reason: "Empty login" });
+    const index = new LoginIndex(db);
+    assert.ok(index.find("cy@x.com") !== undefined);
+    assert.equal(index.find("bo@x.com"), undefined);
   });
 });
 
