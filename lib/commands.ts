@@ -59,7 +59,7 @@ export const PREVIEW_VARIABLES = [
   "PERSON_ATTRIBUTE",
   "PERSON_MATCH",
 ] as const;
-export const AUDIT_VARIABLES = DATABASE;
+export const AUDIT_VARIABLES = [...DATABASE, "SUDO_USER", "USER"];
 
 /** `deno task preview`'s options. */
 export const PREVIEW_OPTIONS = {

@@ -1,7 +1,7 @@
 /**
- * `deno task audit summary|list|prune`: picks the subcommand (audit_summary.ts, audit_list.ts,
- * audit_prune.ts). `summary` and `list` open the database read-only; `prune` deletes old audit
- * rows only.
+ * `deno task audit summary|list|resolve|prune`: picks the subcommand (audit_summary.ts,
+ * audit_list.ts, audit_resolve.ts, audit_prune.ts). `summary` and `list` open the database
+ * read-only; `resolve` marks decisions handled; `prune` deletes old audit rows only.
  */
 
 import {
@@ -16,11 +16,15 @@ import { type Context, USAGE } from "./audit_shared.ts";
 import { runSummary } from "./audit_summary.ts";
 import { runList } from "./audit_list.ts";
 import { runPrune } from "./audit_prune.ts";
+import { runResolve } from "./audit_resolve.ts";
 
 /** The audit's environment, read by name. */
 export interface AuditEnv {
   readonly DB_PATH?: string;
   readonly DATABASE_URL?: string;
+  /** Who runs it (`audit resolve --by`'s default): the sudo caller, else the login. */
+  readonly SUDO_USER?: string;
+  readonly USER?: string;
 }
 
 type Subcommand = (args: string[], ctx: Context) => number | Promise<number>;
@@ -28,6 +32,7 @@ type Subcommand = (args: string[], ctx: Context) => number | Promise<number>;
 const SUBCOMMANDS: Record<string, Subcommand> = {
   summary: runSummary,
   list: runList,
+  resolve: runResolve,
   prune: runPrune,
 };
 
@@ -58,6 +63,7 @@ export function runAudit(
     databaseUrl: databaseUrlOf(env),
     terminal,
     now: io.now,
+    user: env.SUDO_USER || env.USER || "unknown",
   };
   return Promise.resolve(subcommand(rest, ctx));
 }

@@ -33,7 +33,7 @@ Deno.test("deno task audit summary tells what each import job did, and never wri
       result.stdout,
       `Refused requests: 1 (1 with 401), last 2025-11-01T00:59:00.000Z
   Refused for their credentials: if these came from Okta, its hook secret or header does not match HOOK_AUTH_SECRET / HOOK_AUTH_HEADER, and Okta imported those users without de-duplication
-Unresolved: 1 decision needs a person (deno task audit list --outcome unresolved)
+Unresolved: 1 decision needs a person (deno task audit list --open; then audit resolve EVENT_ID --note TEXT)
 
 Job ijNight (app 0oaCsvApp)
   first 2026-03-02T01:00:00.000Z, last 2026-03-02T01:00:02.000Z
@@ -56,16 +56,78 @@ Job ijOld (app 0oaCsvApp)
   });
 });
 
+Deno.test("deno task audit resolve marks an unresolved decision handled, keeping the row; summary stops counting it", async () => {
+  await withAuditDatabase(async (_dbPath, env) => {
+    const before = JSON.parse(
+      (await runTask("audit", ["summary", "--format", "json"], env)).stdout,
+    );
+    assert.equal(before.unresolved, 1);
+    assert.equal(before.handled, 0);
+    // The refusals are in the JSON too, as in the table.
+    assert.deepEqual(before.refusals, [
+      { status: 401, rejections: 1, last_at: "2025-11-01T00:59:00.000Z" },
+    ]);
+    assert.deepEqual(before.jobs.map((job: { job_id: string }) => job.job_id), [
+      "ijNight",
+      "ijOld",
+    ]);
+    const open = await runTask("audit", ["list", "--open"], env);
+    assert.match(
+      open.stdout,
+      /^RECEIVED.*\n2026-03-02T01:00:02Z {2}evt-3 .*unresolved.*\n1 decision\n$/,
+    );
+
+    const who = { ...env, USER: "alice" };
+    const marked = await runTask("audit", ["resolve", "evt-3", "--note", "created by hand"], who);
+    assert.equal(marked.code, 0, marked.stderr);
+    assert.match(
+      marked.stdout,
+      /^Marked 1 decision of event evt-3 handled by alice at \d{4}-\d\d-\d\dT[\d:.]+Z\n$/,
+    );
+
+    const summary = await runTask("audit", ["summary"], env);
+    assert.doesNotMatch(summary.stdout, /Unresolved:/);
+    assert.match(summary.stdout, /^Handled: 1 decision marked handled by a person /m);
+    // The job's own counts are what happened, and stay.
+    assert.match(summary.stdout, /3 decisions: 1 unchanged, 1 resolved, 1 unresolved, 0 skipped/);
+    const after = JSON.parse((await runTask("audit", ["summary", "--format", "json"], env)).stdout);
+    assert.deepEqual([after.unresolved, after.handled], [0, 1]);
+    assert.equal((await runTask("audit", ["list", "--open"], env)).stdout, "No decisions match\n");
+    const row = JSON.parse(
+      (await runTask("audit", ["list", "--outcome", "unresolved", "--format", "json"], env)).stdout,
+    )[0];
+    assert.deepEqual([row.event_id, row.handled_by, row.handled_note], [
+      "evt-3",
+      "alice",
+      "created by hand",
+    ]);
+    const table = await runTask("audit", ["list", "--outcome", "unresolved"], env);
+    assert.match(table.stdout, /evt-3 .* unresolved \(handled\) /);
+
+    const again = await runTask("audit", ["resolve", "evt-3", "--note", "x", "--by", "bob"], env);
+    assert.deepEqual([again.code, again.stdout], [1, ""]);
+    assert.match(again.stderr, /^The decision of event evt-3 was already handled by alice at /);
+    const fine = await runTask("audit", ["resolve", "evt-2", "--note", "x"], env);
+    assert.equal(fine.code, 1);
+    assert.match(fine.stderr, /^The decision of event evt-2 \(resolved\) needs no person/);
+    const unknown = await runTask("audit", ["resolve", "evt-nope", "--note", "x"], env);
+    assert.deepEqual(
+      [unknown.code, unknown.stderr],
+      [1, "No decision has event id evt-nope (see audit list)\n"],
+    );
+  });
+});
+
 Deno.test("deno task audit list prints an aligned table, filtered and limited", async () => {
   await withAuditDatabase(async (_dbPath, env) => {
     const all = await runTask("audit", ["list", "--limit", "3"], env);
     assert.deepEqual([all.code, all.stderr], [0, ""]);
     assert.equal(
       all.stdout,
-      `RECEIVED (UTC)        JOB      EXTERNAL ID  OUTCOME     STRATEGY     LOGIN                           FINAL LOGIN                               REASON
-2026-03-02T01:00:02Z  ijNight  RL-3         unresolved  -            kim.ro@ridgeline.example        -                                         -
-2026-03-02T01:00:01Z  ijNight  RL-2         resolved    middle_name  george.smith@ridgeline.example  george.alexander.smith@ridgeline.example  Okta reported the login taken
-2026-03-02T01:00:00Z  ijNight  RL-1         unchanged   -            george.smith@ridgeline.example  george.smith@ridgeline.example            -
+      `RECEIVED (UTC)        EVENT ID  JOB      EXTERNAL ID  OUTCOME     STRATEGY     LOGIN                           FINAL LOGIN                               REASON
+2026-03-02T01:00:02Z  evt-3     ijNight  RL-3         unresolved  -            kim.ro@ridgeline.example        -                                         -
+2026-03-02T01:00:01Z  evt-2     ijNight  RL-2         resolved    middle_name  george.smith@ridgeline.example  george.alexander.smith@ridgeline.example  Okta reported the login taken
+2026-03-02T01:00:00Z  evt-1     ijNight  RL-1         unchanged   -            george.smith@ridgeline.example  george.smith@ridgeline.example            -
 Newest 3 of 4 decisions (see --limit)
 `,
     );
@@ -76,8 +138,8 @@ Newest 3 of 4 decisions (see --limit)
     );
     assert.equal(
       filtered.stdout,
-      `RECEIVED (UTC)        JOB      EXTERNAL ID  OUTCOME   STRATEGY     LOGIN                           FINAL LOGIN                               REASON
-2026-03-02T01:00:01Z  ijNight  RL-2         resolved  middle_name  george.smith@ridgeline.example  george.alexander.smith@ridgeline.example  Okta reported the login taken
+      `RECEIVED (UTC)        EVENT ID  JOB      EXTERNAL ID  OUTCOME   STRATEGY     LOGIN                           FINAL LOGIN                               REASON
+2026-03-02T01:00:01Z  evt-2     ijNight  RL-2         resolved  middle_name  george.smith@ridgeline.example  george.alexander.smith@ridgeline.example  Okta reported the login taken
 1 decision
 `,
     );
@@ -87,19 +149,28 @@ Newest 3 of 4 decisions (see --limit)
 });
 
 Deno.test("deno task audit list --format csv and json export every matching row, with every column", async () => {
-  await withAuditDatabase(async (_dbPath, env) => {
+  await withAuditDatabase(async (dbPath, env) => {
     const csv = await runTask("audit", ["list", "--job", "ijOld", "--format", "csv"], env);
     assert.equal(
       csv.stdout,
       "received_at,event_id,job_id,app_id,external_id,action,original_login,final_login," +
         "outcome,strategy,reused,reason,status,duration_ms,holder_status,owner,owner_source," +
         "owner_attribute,response,holder_okta_user_id,fingerprint,person,holder_person," +
-        "person_match,person_action\n" +
+        "person_match,person_action,handled_at,handled_by,handled_note\n" +
         "2025-11-01T01:00:00.000Z,evt-old,ijOld,0oaCsvApp,RL-0,CREATE_USER," +
         "ann.lee@ridgeline.example,ann.lee@ridgeline.example,unchanged,,0,,204,1.5,," +
         `"[""0oaCsvApp"",""externalId"",""RL-0""]",attribute,,,,${
           fingerprintOf('["evt-old"]')
-        },,,,\n`,
+        },,,,,,,\n`,
+    );
+    // Every column of the table, in its order: an added column cannot be left out of exports.
+    const db = openDatabase(dbPath);
+    const columns = db.prepare("SELECT name FROM pragma_table_info('decisions') ORDER BY cid")
+      .all().map((row) => row.name);
+    db.close();
+    assert.deepEqual(
+      [...csv.stdout.split("\n")[0]!.split(",")].sort(),
+      [...columns].sort() as string[],
     );
     const json = await runTask(
       "audit",
@@ -132,6 +203,9 @@ Deno.test("deno task audit list --format csv and json export every matching row,
       holder_person: null,
       person_match: null,
       person_action: null,
+      handled_at: null,
+      handled_by: null,
+      handled_note: null,
     }]);
   });
 });
@@ -236,8 +310,8 @@ Deno.test("deno task audit --help and each command's --help print the usage", as
 
 Deno.test("deno task audit answers bad arguments with one line and exit code 2", async () => {
   const cases: [string[], string][] = [
-    [[], "Expected a command: summary, list, prune (see --help)"],
-    [["report"], 'Unknown audit command "report": use summary, list, prune (see --help)'],
+    [[], "Expected a command: summary, list, resolve, prune (see --help)"],
+    [["report"], 'Unknown audit command "report": use summary, list, resolve, prune (see --help)'],
     [["list", "--bogus"], "Unknown option '--bogus' (see --help)"],
     [
       ["list", "--outcome", "lost"],
@@ -268,6 +342,15 @@ Deno.test("deno task audit answers bad arguments with one line and exit code 2",
       "Unexpected argument 'extra'. This command does not take positional arguments (see --help)",
     ],
     [["prune"], "Option --older-than is required, for example --older-than 90d (see --help)"],
+    [
+      ["resolve"],
+      "Expected the decision's event id: audit resolve EVENT_ID --note TEXT (see --help)",
+    ],
+    [
+      ["resolve", "evt-3"],
+      "Option --note is required: say what was done, for the audit (see --help)",
+    ],
+    [["resolve", "evt-3", "--note", " "], "Option --note must not be empty (see --help)"],
     [
       ["prune", "--older-than", "3m"],
       'Option --older-than must be a number of days or hours such as 90d or 36h, got "3m" (see --help)',

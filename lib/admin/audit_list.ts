@@ -28,6 +28,7 @@ export function runList(args: string[], ctx: Context): number | Promise<number> 
       outcome: { type: "string" },
       since: { type: "string" },
       limit: { type: "string" },
+      open: { type: "boolean", default: false },
       format: { type: "string", default: "table" },
     },
     ctx,
@@ -38,6 +39,7 @@ export function runList(args: string[], ctx: Context): number | Promise<number> 
         login: nonEmpty(values.login, "--login"),
         outcome: outcome(values.outcome),
         since: values.since === undefined ? undefined : parseSince(values.since, ctx.now()),
+        open: values.open,
         limit: values.limit === undefined
           ? (chosen === "table" ? TABLE_ROWS : undefined)
           : positiveInteger(values.limit, "--limit"),
@@ -61,6 +63,7 @@ export function listText(rows: readonly DecisionRow[], total: number): string[] 
   const lines = table(
     [
       "RECEIVED (UTC)",
+      "EVENT ID",
       "JOB",
       "EXTERNAL ID",
       "OUTCOME",
@@ -71,9 +74,11 @@ export function listText(rows: readonly DecisionRow[], total: number): string[] 
     ],
     rows.map((row) => [
       row.received_at.replace(/\.\d+Z$/, "Z"),
+      // What `audit resolve` takes.
+      row.event_id,
       row.job_id,
       row.external_id,
-      row.outcome,
+      row.handled_at === null ? row.outcome : `${row.outcome} (handled)`,
       row.strategy,
       row.original_login,
       row.final_login,

@@ -14,14 +14,19 @@ import { AuditOpenError, openAudit, type Queryable } from "../store/queryable.ts
 export const USAGE = `Usage: deno task audit <command> [options]
 
 Reads the audit the hook keeps: one row per decision, one per refused request. All times are
-UTC. summary and list only read the database.
+UTC. summary and list only read the database; resolve and prune write.
 
 Commands:
   summary [--job ID] [--limit N]        What each import job did: counts per outcome and
                                         strategy, first and last time (newest 10 jobs)
-  list [--job ID] [--login TEXT] [--outcome X] [--since WHEN] [--limit N]
+  list [--job ID] [--login TEXT] [--outcome X] [--since WHEN] [--limit N] [--open]
                                         Decisions, newest first (50 unless --limit, all for
-                                        csv/json); --login matches part of either login
+                                        csv/json); --login matches part of either login;
+                                        --open: only those that need a person, not handled
+  resolve EVENT_ID --note TEXT [--by NAME]
+                                        Marks a decision that needs a person (unresolved, a
+                                        wrong link, a person returning) handled: who, when and
+                                        the note are kept on the row; summary stops counting it
   prune --older-than AGE [--dry-run]    Removes decisions and rejections older than AGE (90d,
                                         36h); logins stay reserved
 
@@ -31,8 +36,9 @@ Options:
 
 WHEN is a date (2026-03-01), a date-time (2026-03-01T22:00:00Z; UTC unless it names an
 offset) or an age (24h, 7d). X is unchanged, resolved, unresolved, skipped or linked.
-Environment: DB_PATH (default ${DATA_DIR}/import-hook.db), or DATABASE_URL for PostgreSQL
-Exit codes: 0 done, 1 failure, 2 bad arguments.`;
+Environment: DB_PATH (default ${DATA_DIR}/import-hook.db), or DATABASE_URL for PostgreSQL;
+resolve's --by defaults to SUDO_USER, else USER
+Exit codes: 0 done, 1 failure (resolve: nothing to mark), 2 bad arguments.`;
 
 /** An output format of summary and list. */
 export type Format = "table" | "csv" | "json";
@@ -44,6 +50,8 @@ export interface Context {
   readonly databaseUrl: string | null;
   readonly terminal: Terminal;
   readonly now: () => Date;
+  /** Who runs the command, as `audit resolve` records it. */
+  readonly user: string;
 }
 
 /** The values parseArgs gives for `options` (with `help`). */

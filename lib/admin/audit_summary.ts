@@ -11,6 +11,7 @@ import {
   releaseCounts,
   summarizeJobs,
 } from "../store/audit_queries.ts";
+import { type OpenCounts, openCounts } from "../store/audit_handled.ts";
 import {
   type Context,
   exportRows,
@@ -42,11 +43,29 @@ export function runSummary(args: string[], ctx: Context): number | Promise<numbe
   if (typeof options === "number") return options;
   return withDatabase(ctx, "read", async (db) => {
     const jobs = await summarizeJobs(db, { jobId: options.jobId, limit: options.limit });
-    if (options.format !== "table") {
+    if (options.format === "csv") {
       ctx.terminal.out(exportRows(jobs, options.format));
       return 0;
     }
     const rejections = options.jobId === undefined ? await countRejections(db) : [];
+    const open = options.jobId === undefined ? await openCounts(db) : undefined;
+    if (options.format === "json") {
+      // Everything the table says, for a monitor: the refusals and what needs a person first.
+      const whole = options.jobId === undefined
+        ? {
+          refusals: rejections,
+          unresolved: open!.unresolved,
+          handled: open!.handled,
+          owner_fallbacks: await ownerFallbacks(db),
+          judged: await personJudgements(db, INACTIVE_SHOWN),
+          inactive_holders: await inactiveHolders(db, INACTIVE_SHOWN),
+          releases: await releaseCounts(db),
+          jobs,
+        }
+        : { jobs };
+      ctx.terminal.out(JSON.stringify(whole, null, 2));
+      return 0;
+    }
     if (options.jobId === undefined) {
       const fallbacks = await ownerFallbacks(db);
       if (fallbacks.event > 0) {
@@ -57,8 +76,9 @@ export function runSummary(args: string[], ctx: Context): number | Promise<numbe
         );
       }
     }
-    const attention = options.jobId === undefined
+    const attention = open !== undefined
       ? {
+        open,
         judged: await personJudgements(db, INACTIVE_SHOWN),
         inactive: await inactiveHolders(db, INACTIVE_SHOWN),
         releases: await releaseCounts(db),
@@ -97,13 +117,22 @@ export function summaryText(
         );
       }
     }
-    const unresolved = jobs.reduce((sum, job) => sum + job.unresolved, 0);
+    // Counted over the whole audit, not the jobs shown; handled ones are done with.
+    const unresolved = attention?.open?.unresolved ??
+      jobs.reduce((sum, job) => sum + job.unresolved, 0);
     if (unresolved > 0) {
       lines.push(
         `Unresolved: ${plural(unresolved, "decision")} ${
           unresolved === 1 ? "needs" : "need"
         } a person ` +
-          "(deno task audit list --outcome unresolved)",
+          "(deno task audit list --open; then audit resolve EVENT_ID --note TEXT)",
+      );
+    }
+    const handled = attention?.open?.handled ?? 0;
+    if (handled > 0) {
+      lines.push(
+        `Handled: ${plural(handled, "decision")} marked handled by a person ` +
+          "(audit list --format csv has who, when and why)",
       );
     }
     if (attention !== undefined) lines.push(...attentionLines(attention));
@@ -157,6 +186,8 @@ function judgedLine(d: JudgedDecision): string {
 
 /** What else the summary puts before the jobs. */
 export interface Attention {
+  /** Unresolved decisions still open, and decisions handled (`audit resolve`). */
+  readonly open?: OpenCounts;
   /** Wrong links and returning people (`PERSON_MATCH`); absent in older callers. */
   readonly judged?: { readonly rows: readonly JudgedDecision[]; readonly total: number };
   readonly inactive: { readonly rows: readonly InactiveHolderDecision[]; readonly total: number };

@@ -6,6 +6,7 @@
 
 import type { DecisionRecord } from "../decision/records.ts";
 import { openAudit, type Queryable } from "./queryable.ts";
+import { INACTIVE_STATUSES, NEEDS_A_PERSON } from "./audit_handled.ts";
 
 /** The outcomes a decision can have. */
 export const OUTCOMES = ["unchanged", "resolved", "unresolved", "skipped", "linked"] as const;
@@ -96,8 +97,7 @@ export async function countOwnerFallbacks(
   }
 }
 
-/** Okta statuses of a holder who may be the imported person returning. */
-export const INACTIVE_STATUSES = ["DEPROVISIONED", "SUSPENDED"] as const;
+export { INACTIVE_STATUSES } from "./audit_handled.ts";
 
 /** A decision whose login conflicted with a deactivated or suspended Okta account. */
 export interface InactiveHolderDecision {
@@ -114,7 +114,10 @@ export async function inactiveHolders(
   db: Queryable,
   limit: number,
 ): Promise<{ readonly rows: InactiveHolderDecision[]; readonly total: number }> {
-  const where = `holder_status IN (${INACTIVE_STATUSES.map((s) => `'${s}'`).join(", ")})`;
+  // Handled ones (`audit resolve`) no longer need a person.
+  const where = `holder_status IN (${
+    INACTIVE_STATUSES.map((s) => `'${s}'`).join(", ")
+  }) AND handled_at IS NULL`;
   const { total } = await db.get(
     `SELECT CAST(count(*) AS INTEGER) AS total FROM decisions WHERE ${where}`,
   ) as { total: number };
@@ -149,7 +152,7 @@ export async function personJudgements(
   db: Queryable,
   limit: number,
 ): Promise<{ readonly rows: JudgedDecision[]; readonly total: number }> {
-  const where = "person_match IN ('same', 'different')";
+  const where = "person_match IN ('same', 'different') AND handled_at IS NULL";
   const { total } = await db.get(
     `SELECT CAST(count(*) AS INTEGER) AS total FROM decisions WHERE ${where}`,
   ) as { total: number };
@@ -201,6 +204,10 @@ export interface DecisionRow {
   readonly holder_person: string | null;
   readonly person_match: string | null;
   readonly person_action: string | null;
+  /** Who marked it handled (`audit resolve`), when and why; `null` while open. */
+  readonly handled_at: string | null;
+  readonly handled_by: string | null;
+  readonly handled_note: string | null;
 }
 
 /** Which decisions to list; every field narrows. */
@@ -211,6 +218,8 @@ export interface DecisionFilter {
   readonly outcome?: Outcome | undefined;
   /** ISO timestamp: only decisions received at or after it. */
   readonly since?: string | undefined;
+  /** Only decisions that need a person and are not handled yet. */
+  readonly open?: boolean | undefined;
   /** Most rows returned; `undefined` for all. */
   readonly limit?: number | undefined;
 }
@@ -242,6 +251,7 @@ export async function listDecisions(
     conditions.push("received_at >= ?");
     params.push(filter.since);
   }
+  if (filter.open) conditions.push(`${NEEDS_A_PERSON} AND handled_at IS NULL`);
   const where = conditions.length === 0 ? "" : `WHERE ${conditions.join(" AND ")}`;
   const { total } = await db.get(
     `SELECT CAST(count(*) AS INTEGER) AS total FROM decisions ${where}`,
@@ -253,7 +263,7 @@ export async function listDecisions(
     SELECT received_at, event_id, job_id, app_id, external_id, action, original_login,
            final_login, outcome, strategy, reused, reason, status, duration_ms, holder_status,
            owner, owner_source, owner_attribute, response, holder_okta_user_id, fingerprint,
-           person, holder_person, person_match, person_action
+           person, holder_person, person_match, person_action, handled_at, handled_by, handled_note
     FROM decisions ${where}
     ORDER BY received_at DESC, event_id DESC
     ${limit}`,

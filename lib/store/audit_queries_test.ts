@@ -175,6 +175,9 @@ Deno.test("listDecisions() filters by job, login text, outcome and time, newest 
       holder_person: null,
       person_match: null,
       person_action: null,
+      handled_at: null,
+      handled_by: null,
+      handled_note: null,
     });
   });
 });

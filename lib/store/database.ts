@@ -157,6 +157,14 @@ ${LOGIN_CHANGES_VIEW}
   // login's holder is (`person`, PERSON_ATTRIBUTE), and each decision's judgement of it, with the
   // new outcome `linked` (a returning person linked to their own account).
   keyDecisionsByInputs,
+  // 10: a decision that needed a person (unresolved, or judged by PERSON_ATTRIBUTE, or held by a
+  // deactivated account) can be marked handled by `audit resolve`: who, when and why are kept on
+  // the row, which stays.
+  `
+  ALTER TABLE decisions ADD COLUMN handled_at TEXT;
+  ALTER TABLE decisions ADD COLUMN handled_by TEXT;
+  ALTER TABLE decisions ADD COLUMN handled_note TEXT;
+  `,
 ];
 
 /** The schema version this code writes. */

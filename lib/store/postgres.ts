@@ -142,6 +142,12 @@ ${LOGIN_CHANGES_VIEW}
     CHECK (outcome IN ('unchanged', 'resolved', 'unresolved', 'skipped', 'linked'));
   ALTER TABLE logins ADD COLUMN person text;
   `,
+  // 3 (SQLite's 10): who marked a decision that needed a person handled, when, and why.
+  `
+  ALTER TABLE decisions ADD COLUMN handled_at text;
+  ALTER TABLE decisions ADD COLUMN handled_by text;
+  ALTER TABLE decisions ADD COLUMN handled_note text;
+  `,
 ];
 
 /** The schema version this code writes. */
