@@ -333,12 +333,17 @@ export function logLines(child: Deno.ChildProcess): {
 
 /** Runs `program` with `input` on stdin; returns its stdout, trimmed; fails the test on exit != 0. */
 export async function runChecked(program: string, args: string[], input = ""): Promise<string> {
-  const child = new Deno.Command(program, {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(program, {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    throw error instanceof Deno.errors.NotFound ? notInstalled(program) : error;
+  }
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(input));
   await writer.close();
@@ -392,4 +397,23 @@ export function decisionRecord(
     inputs: '["CREATE_USER","a@x.com"]',
     ...fields,
   };
+}
+
+/** Debian's package of each program a test runs that a machine with only Node may lack. */
+const PACKAGE_OF: Readonly<Record<string, string>> = {
+  "systemd-analyze": "systemd",
+  setpriv: "util-linux",
+  useradd: "passwd",
+  userdel: "passwd",
+  curl: "curl",
+  mount: "mount",
+};
+
+/** The error for a program that is not installed: what to install, or the script that does. */
+export function notInstalled(program: string): Error {
+  const pkg = PACKAGE_OF[program] ?? program;
+  return new Error(
+    `${program} is not installed: apt-get install -y ${pkg}, or run the README's test command, ` +
+      "bash .ci/run, as root (it installs what the tests need)",
+  );
 }

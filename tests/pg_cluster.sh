@@ -8,7 +8,7 @@
 set -euo pipefail
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$bin" ]; then
-  echo "PostgreSQL is not installed: apt-get install -y postgresql" >&2
+  echo "PostgreSQL is not installed: apt-get install -y postgresql, or run the README's test command, bash .ci/run, as root (it installs what the tests need)" >&2
   exit 1
 fi
 if [ "$(id -u)" = 0 ]; then

@@ -9,7 +9,14 @@
 import { VERSION } from "../lib/version.ts";
 import assert from "node:assert/strict";
 import { createSelfSignedCertificate } from "../lib/hook/dev_credentials.ts";
-import { logLines, makeTempDir, runChecked, TEST_SECRET, withDeadline } from "./_test_utils.ts";
+import {
+  logLines,
+  makeTempDir,
+  notInstalled,
+  runChecked,
+  TEST_SECRET,
+  withDeadline,
+} from "./_test_utils.ts";
 
 const PROJECT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const UNIT = new URL("../deploy/okta-import-hook.service", import.meta.url);
@@ -41,7 +48,9 @@ Deno.test("systemd-analyze verify accepts the unit", async () => {
       args: ["verify", `${dir}/okta-import-hook.service`],
       stdout: "piped",
       stderr: "piped",
-    }).output();
+    }).output().catch((error) => {
+      throw error instanceof Deno.errors.NotFound ? notInstalled("systemd-analyze") : error;
+    });
     const text = new TextDecoder().decode(output.stderr);
     assert.equal(output.code, 0, text);
     assert.equal(text.trim(), "", text);
@@ -168,4 +177,21 @@ Deno.test("the unit's ExecStart, run as written by a non-root user, serves /heal
     await runChecked("userdel", [user]).catch(() => {});
     await runChecked("rm", ["-rf", root]);
   }
+});
+
+Deno.test("a tool the tests need that is missing fails with one line naming its package and .ci/run", async () => {
+  await assert.rejects(
+    runChecked("systemd-analyze-not-here", ["verify"]),
+    (error: Error) =>
+      error.message ===
+        "systemd-analyze-not-here is not installed: apt-get install -y systemd-analyze-not-here, " +
+          "or run the README's test command, bash .ci/run, as root (it installs what the tests need)",
+  );
+  assert.match(notInstalled("systemd-analyze").message, /apt-get install -y systemd,/);
+  const script = new URL("./pg_cluster.sh", import.meta.url).pathname;
+  const text = await Deno.readTextFile(script);
+  assert.match(
+    text,
+    /PostgreSQL is not installed: apt-get install -y postgresql, or run .*\.ci\/run/,
+  );
 });
