@@ -1,18 +1,23 @@
 // deno-lint-ignore-file no-console -- benchmark output
 /**
- * `deno task bench`: the real service (TLS, a database file on disk, auth on) against a bare
- * TLS floor server that reads the body and answers 204, under the same Okta-shaped wrk load, at
- * several connection counts, with keep-alive and with a new TLS connection per request. The two
- * targets alternate over several rounds; the medians are printed per setting.
+ * `deno task bench`: the real service (TLS, a database file on disk, auth on) beside its
+ * yardsticks (bench/_peers.ts): the durable floor and the Express peer from ../shared/peers, and
+ * a bare TLS floor that reads the body and answers 204. All get the same Okta-shaped wrk load, at
+ * several connection counts, with keep-alive and with a new TLS connection per request; the
+ * targets take turns over several rounds and the medians are printed per setting, with issue
+ * 24's targets met or not.
  *
  * Options: --duration=SECONDS per run (5), --rounds=N (3), --connections=1,16,64,
- * --modes=keep-alive,close, --engine=sqlite|postgres (the service's store; postgres starts a
- * throw-away cluster with tests/pg_cluster.sh), --logins=N (seed the index with N made-up logins
- * first, as `deno task seed` does: the service's cost at scale), --keep (keep the database and
- * certificate under data/bench-tmp/). Needs wrk on PATH (Debian: `wrk`).
+ * --modes=keep-alive,close, --targets=service,durable,express,floor, --peers=DIR
+ * (../shared/peers), --engine=sqlite|postgres (the service's store; postgres starts a throw-away
+ * cluster with tests/pg_cluster.sh), --logins=N (seed the index with N made-up logins first, as
+ * `deno task seed` does: the service's cost at scale), --keep (keep the database and certificate
+ * under data/bench-tmp/). Needs wrk on PATH (Debian: `wrk`), and node and npm for the Express
+ * peer (its first run installs its packages into data/bench-peers/, about 1.5 minutes).
  */
 
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { type Peer, startPeer, type Target, TARGETS } from "./_peers.ts";
 import { parseArgs } from "node:util";
 import { makeLogins, runTask, writeCsv } from "./_logins.ts";
 import {
@@ -37,7 +42,6 @@ const LOAD_SCRIPT = "bench/load.lua";
 const DENO = "deno";
 
 type Mode = "keep-alive" | "close";
-type Target = "service" | "floor";
 
 /** One wrk run's figures. */
 interface RunResult {
@@ -76,6 +80,8 @@ const { values: options } = parseArgs({
     keep: { type: "boolean", default: false },
     engine: { type: "string", default: "sqlite" },
     logins: { type: "string", default: "0" },
+    targets: { type: "string", default: TARGETS.join(",") },
+    peers: { type: "string", default: "../shared/peers" },
   },
 });
 if (options.engine !== "sqlite" && options.engine !== "postgres") {
@@ -102,7 +108,18 @@ if (!await hasWrk()) {
 const dir = await makeBenchDir("bench-");
 const tls = await writeCertificate(dir);
 const servicePort = freePort();
-const floorPort = freePort();
+const peersDir = resolve(options.peers);
+const targets = options.targets.split(",").map((name): Target => {
+  if ((TARGETS as readonly string[]).includes(name)) return name as Target;
+  console.error(`--targets takes ${TARGETS.join(", ")}, not "${name}"`);
+  Deno.exit(2);
+});
+if (!targets.includes("service")) targets.unshift("service");
+const wantsPeers = targets.some((t) => t === "durable" || t === "express");
+if (wantsPeers && !await Deno.stat(peersDir).then(() => true, () => false)) {
+  console.error(`The peers are not at ${peersDir}: pass --peers=DIR, or --targets=service,floor`);
+  Deno.exit(2);
+}
 
 // PostgreSQL: a cluster of its own, on this machine like the service (its default database).
 const cluster = options.engine === "postgres" ? await startCluster() : null;
@@ -139,57 +156,46 @@ const service = new Deno.Command(DENO, {
   stdout: "null", // one JSON log line per request, as in production, but not kept
   stderr: "inherit",
 }).spawn();
-const floorArgs = [
-  "run",
-  "--allow-net=127.0.0.1",
-  `--allow-read=${dir}`,
-  "bench/floor_server.ts",
-  String(floorPort),
-  tls.certFile,
-  tls.keyFile,
-];
-const floor = new Deno.Command(DENO, {
-  args: floorArgs,
-  stdin: "null",
-  stdout: "null",
-  stderr: "inherit",
-}).spawn();
-
-const urls: Record<Target, string> = {
-  service: `https://127.0.0.1:${servicePort}/hooks/import`,
-  floor: `https://127.0.0.1:${floorPort}/hooks/import`,
-};
-const pids: Record<Target, number> = { service: service.pid, floor: floor.pid };
+const running: Peer[] = [{
+  target: "service",
+  child: service,
+  port: servicePort,
+  shown: `PORT=${servicePort} ... ${shown(DENO, serviceArgs)}`,
+  upUrl: `https://127.0.0.1:${servicePort}/healthz`,
+}];
 
 try {
-  await waitUntilUp(`https://127.0.0.1:${servicePort}/healthz`, tls.cert);
-  await waitUntilUp(`https://127.0.0.1:${floorPort}/`, tls.cert);
+  const setting = { dir, peers: peersDir, ...tls, secret: SECRET };
+  for (const target of targets) {
+    if (target !== "service") running.push(await startPeer(target, setting));
+  }
+  for (const peer of running) await waitUntilUp(peer.upUrl, tls.cert);
+  const byTarget = new Map(running.map((peer) => [peer.target, peer]));
 
   console.log(await machine());
   console.log(`engine:  ${options.engine}${cluster === null ? "" : ` (${cluster.url})`}`);
   console.log(`index:   ${seeded}`);
-  console.log(`service: PORT=${servicePort} ... ${shown(DENO, serviceArgs)}`);
-  console.log(`floor:   ${shown(DENO, floorArgs)}`);
+  for (const peer of running) console.log(`${`${peer.target}:`.padEnd(9)}${peer.shown}`);
   console.log(
     `load:    wrk -t1 -c<N> -d${duration}s --timeout 5s -s ${LOAD_SCRIPT} <url> -- <run> <secret> <mode>`,
   );
-  console.log(`${rounds} rounds, targets alternating; medians over rounds\n`);
+  console.log(`${rounds} rounds, targets in turn (rotated each round); medians over rounds\n`);
 
-  // Warm up both (JIT, page cache, the database file) before anything is measured.
-  for (const target of ["service", "floor"] as const) await runWrk(target, 16, "keep-alive", 2);
+  // Warm up every target (JIT, page cache, the database file) before anything is measured.
+  for (const peer of running) await runWrk(peer, 16, "keep-alive", 2);
 
   const results = new Map<string, RunResult[]>();
   for (let round = 0; round < rounds; round++) {
     for (const mode of MODES) {
       for (const connections of connectionCounts) {
-        const order: Target[] = round % 2 === 0 ? ["service", "floor"] : ["floor", "service"];
-        for (const target of order) {
-          const result = await runWrk(target, connections, mode, duration);
-          const key = `${mode} ${connections} ${target}`;
+        const order = running.map((_, i) => running[(i + round) % running.length]!);
+        for (const peer of order) {
+          const result = await runWrk(peer, connections, mode, duration);
+          const key = `${mode} ${connections} ${peer.target}`;
           results.set(key, [...(results.get(key) ?? []), result]);
           console.log(
             `round ${round + 1} ${mode.padEnd(10)} c=${String(connections).padEnd(2)} ${
-              target.padEnd(7)
+              peer.target.padEnd(7)
             } ${fixed(result.requestsPerSecond, 0)} req/s p50 ${fixed(result.p50Ms, 2)} ms p99 ${
               fixed(result.p99Ms, 2)
             } ms${result.errors > 0 ? ` ERRORS ${result.errors}` : ""}`,
@@ -199,9 +205,9 @@ try {
     }
   }
   console.log();
-  console.log(report(results));
+  console.log(report(results, [...byTarget.keys()]));
 } finally {
-  for (const child of [service, floor]) {
+  for (const { child } of running) {
     try {
       child.kill("SIGTERM");
     } catch { /* already gone */ }
@@ -226,51 +232,48 @@ async function startCluster(): Promise<{ url: string; stop(): Promise<void> }> {
   };
 }
 
-function report(results: Map<string, RunResult[]>): string {
+/** The median of one figure over a target's rounds. */
+function mid(runs: readonly RunResult[], figure: (r: RunResult) => number): number {
+  return median(runs.map(figure));
+}
+
+function report(results: Map<string, RunResult[]>, measured: readonly Target[]): string {
   const rows: string[][] = [];
+  const lines: string[] = [];
   for (const mode of MODES) {
     for (const connections of connectionCounts) {
-      const service = results.get(`${mode} ${connections} service`) ?? [];
-      const floor = results.get(`${mode} ${connections} floor`) ?? [];
-      const serviceRps = median(service.map((r) => r.requestsPerSecond));
-      const floorRps = median(floor.map((r) => r.requestsPerSecond));
-      rows.push([
-        mode,
-        String(connections),
-        fixed(serviceRps, 0),
-        fixed(floorRps, 0),
-        `${fixed((100 * serviceRps) / floorRps, 0)}%`,
-        `${fixed(median(service.map((r) => r.p50Ms)), 2)} / ${
-          fixed(median(floor.map((r) => r.p50Ms)), 2)
-        }`,
-        `${fixed(median(service.map((r) => r.p99Ms)), 2)} / ${
-          fixed(median(floor.map((r) => r.p99Ms)), 2)
-        }`,
-        `${fixed(100 * median(service.map((r) => r.serverCpu)), 0)}% / ${
-          fixed(100 * median(floor.map((r) => r.serverCpu)), 0)
-        }%`,
-        `${fixed(100 * median(service.map((r) => r.wrkCpu)), 0)}% / ${
-          fixed(100 * median(floor.map((r) => r.wrkCpu)), 0)
-        }%`,
-        `${fixed(median(service.map((r) => r.connectsPerRequest)), 2)} / ${
-          fixed(median(floor.map((r) => r.connectsPerRequest)), 2)
-        }`,
-        String([...service, ...floor].reduce((sum, r) => sum + r.errors, 0)),
-      ]);
+      const runs = (t: Target) => results.get(`${mode} ${connections} ${t}`) ?? [];
+      const rps = (t: Target) => mid(runs(t), (r) => r.requestsPerSecond);
+      for (const target of measured) {
+        rows.push([
+          mode,
+          String(connections),
+          target,
+          fixed(rps(target), 0),
+          fixed(mid(runs(target), (r) => r.p50Ms), 2),
+          fixed(mid(runs(target), (r) => r.p99Ms), 2),
+          `${fixed(100 * mid(runs(target), (r) => r.serverCpu), 0)}%`,
+          `${fixed(100 * mid(runs(target), (r) => r.wrkCpu), 0)}%`,
+          fixed(mid(runs(target), (r) => r.connectsPerRequest), 2),
+          target === "service" ? "" : fixed(rps("service") / rps(target), 2),
+          String(runs(target).reduce((sum, r) => sum + r.errors, 0)),
+        ]);
+      }
+      if (mode === "keep-alive") lines.push(...targetLines(connections, runs));
     }
   }
   return [
     table([
       "connection",
       "c",
-      "service req/s",
-      "floor req/s",
-      "service/floor",
-      "p50 ms svc/floor",
-      "p99 ms svc/floor",
-      "server CPU svc/floor",
-      "wrk CPU svc/floor",
+      "target",
+      "req/s",
+      "p50 ms",
+      "p99 ms",
+      "server CPU",
+      "wrk CPU",
       "connects/req",
+      "service / it",
       "errors",
     ], rows),
     "",
@@ -278,15 +281,63 @@ function report(results: Map<string, RunResult[]>): string {
     `${navigator.hardwareConcurrency}); wrk runs one thread.`,
     "Latency is wrk's: from sending the request to the end of the response (with a new",
     "connection per request, the TCP and TLS handshakes come before it and count in req/s only).",
+    ...(lines.length === 0 ? [] : ["", "Targets (keep-alive, issue 24):", ...lines]),
   ].join("\n");
 }
 
+/** The performance targets at `connections`, each met or not, against this run's peers. */
+function targetLines(
+  connections: number,
+  runs: (t: Target) => readonly RunResult[],
+): string[] {
+  const goal = GOALS[connections];
+  if (goal === undefined) return [];
+  const service = runs("service");
+  const express = runs("express");
+  const durable = runs("durable");
+  if (service.length === 0 || express.length === 0 || durable.length === 0) return [];
+  const rps = (r: readonly RunResult[]) => mid(r, (x) => x.requestsPerSecond);
+  const checks: [string, number, number, boolean][] = [
+    [`req/s >= ${goal.express}x Express`, rps(service), goal.express * rps(express), true],
+    [`req/s >= ${goal.durable}x durable floor`, rps(service), goal.durable * rps(durable), true],
+  ];
+  if (goal.p50OverDurableMs !== undefined) {
+    const floorP50 = mid(durable, (r) => r.p50Ms);
+    checks.push([
+      `p50 <= durable floor's + ${goal.p50OverDurableMs} ms`,
+      mid(service, (r) => r.p50Ms),
+      floorP50 + goal.p50OverDurableMs,
+      false,
+    ]);
+  }
+  if (goal.p99Ms !== undefined) {
+    checks.push([`p99 <= ${goal.p99Ms} ms`, mid(service, (r) => r.p99Ms), goal.p99Ms, false]);
+  }
+  return checks.map(([what, value, bound, atLeast]) => {
+    const met = atLeast ? value >= bound : value <= bound;
+    return `  c=${connections} ${what}: ${fixed(value, 2)} vs ${fixed(bound, 2)} ${
+      met ? "met" : "NOT met"
+    }`;
+  });
+}
+
+/** Issue 24's targets per connection count. */
+const GOALS: Record<
+  number,
+  { express: number; durable: number; p50OverDurableMs?: number; p99Ms?: number }
+> = {
+  1: { express: 0.8, durable: 0, p50OverDurableMs: 0.2 },
+  16: { express: 2, durable: 0.4, p99Ms: 10 },
+  64: { express: 2.5, durable: 0.35, p99Ms: 25 },
+};
+
 async function runWrk(
-  target: Target,
+  peer: Peer,
   connections: number,
   mode: Mode,
   seconds: number,
 ): Promise<RunResult> {
+  const target = peer.target;
   const run = `${target[0]}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const args = [
     "-t1",
@@ -296,20 +347,20 @@ async function runWrk(
     "5s",
     "-s",
     LOAD_SCRIPT,
-    urls[target],
+    `https://127.0.0.1:${peer.port}/hooks/import`,
     "--",
     run,
     SECRET,
     mode,
   ];
-  const serverCpuBefore = await processCpuSeconds(pids[target]);
+  const serverCpuBefore = await processCpuSeconds(peer.child.pid);
   const opensBefore = await tcpActiveOpens();
   // sh's `times` reports the CPU its child, wrk, used.
   const output = await new Deno.Command("sh", {
     args: ["-c", 'wrk "$@"; status=$?; times; exit $status', "sh", ...args],
     stdin: "null",
   }).output();
-  const serverCpu = (await processCpuSeconds(pids[target])) - serverCpuBefore;
+  const serverCpu = (await processCpuSeconds(peer.child.pid)) - serverCpuBefore;
   const opens = (await tcpActiveOpens()) - opensBefore;
   const stdout = new TextDecoder().decode(output.stdout);
   const line = stdout.split("\n").find((l) => l.startsWith("BENCH_RESULT "));

@@ -72,10 +72,27 @@ async function healthcheck(image: Image, env: Record<string, string>): Promise<n
   return output.code;
 }
 
-/** The host pid of the container's PID 1: unshare's one child. */
+/** The host pid of the container's PID 1: unshare's one child (Deno reads /proc only via cat). */
 async function pidOne(unshare: number): Promise<number> {
-  const text = await Deno.readTextFile(`/proc/${unshare}/task/${unshare}/children`);
-  return Number(text.trim().split(" ")[0]);
+  const output = await new Deno.Command("cat", {
+    args: [`/proc/${unshare}/task/${unshare}/children`],
+    stdout: "piped",
+  }).output();
+  const pid = Number(new TextDecoder().decode(output.stdout).trim().split(" ")[0]);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`unshare ${unshare} has no child`);
+  return pid;
+}
+
+/** `docker kill`: ends a container a failed test left running, before its files are removed. */
+async function kill(running: Running | undefined): Promise<void> {
+  if (running === undefined) return;
+  const status = await Promise.race([running.child.status, Promise.resolve(null)]);
+  if (status !== null) return;
+  try {
+    Deno.kill(await pidOne(running.child.pid), "SIGKILL");
+  } catch { /* gone meanwhile */ }
+  await running.child.status;
+  await running.stderr;
 }
 
 async function post(port: number, body: string): Promise<{ status: number; body: string }> {
@@ -107,6 +124,8 @@ async function post(port: number, body: string): Promise<{ status: number; body:
 
 Deno.test("the Dockerfile builds on Debian with Deno from npm and runs as a non-root user with its database on the volume", async () => {
   const image = await withDeadline(buildImage(), 600_000, "the image to build");
+  let first: Running | undefined;
+  let second: Running | undefined;
   try {
     assert.equal(image.user, "okta-hook");
     assert.deepEqual(image.volumes, ["/opt/okta-import-hook/data"]);
@@ -123,7 +142,7 @@ Deno.test("the Dockerfile builds on Debian with Deno from npm and runs as a non-
       new URL("./fixtures/02-login-conflict-middlename-in-appuser.json", import.meta.url),
     );
 
-    const first = run(image, env);
+    first = run(image, env);
     await withDeadline(first.line(/"msg":"Listening"/), 60_000, "the container to listen");
     assert.equal(await healthcheck(image, env), 0, "HEALTHCHECK passes");
     const answer = await post(port, fixture);
@@ -144,7 +163,7 @@ Deno.test("the Dockerfile builds on Debian with Deno from npm and runs as a non-
     assert.match(first.lines.at(-1) ?? "", /"msg":"Stopped"/);
 
     // A new container on the same volume answers Okta's retry from the stored decision.
-    const second = run(image, env);
+    second = run(image, env);
     await withDeadline(second.line(/"msg":"Listening"/), 60_000, "the second container");
     const again = await post(port, fixture);
     assert.deepEqual(again, answer);
@@ -152,6 +171,8 @@ Deno.test("the Dockerfile builds on Debian with Deno from npm and runs as a non-
     assert.equal((await withDeadline(second.child.status, 30_000, "the stop")).code, 0);
     await second.stderr;
   } finally {
+    await kill(first);
+    await kill(second);
     await removeImage(image);
   }
 });
