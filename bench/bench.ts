@@ -70,6 +70,16 @@ interface WrkSummary {
   readonly timeouts: number;
 }
 
+/** Issue 24's targets per connection count. */
+const GOALS: Record<
+  number,
+  { express: number; durable: number; p50OverDurableMs?: number; p99Ms?: number }
+> = {
+  1: { express: 0.8, durable: 0, p50OverDurableMs: 0.2 },
+  16: { express: 2, durable: 0.4, p99Ms: 10 },
+  64: { express: 2.5, durable: 0.35, p99Ms: 25 },
+};
+
 const { values: options } = parseArgs({
   args: Deno.args,
   options: {
@@ -320,16 +330,6 @@ function targetLines(
     }`;
   });
 }
-
-/** Issue 24's targets per connection count. */
-const GOALS: Record<
-  number,
-  { express: number; durable: number; p50OverDurableMs?: number; p99Ms?: number }
-> = {
-  1: { express: 0.8, durable: 0, p50OverDurableMs: 0.2 },
-  16: { express: 2, durable: 0.4, p99Ms: 10 },
-  64: { express: 2.5, durable: 0.35, p99Ms: 25 },
-};
 
 async function runWrk(
   peer: Peer,
