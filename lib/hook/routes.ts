@@ -39,6 +39,8 @@ export interface HandlerDeps {
   readonly now: () => Date;
   /** Monotonic milliseconds, for durations. */
   readonly nowMs: () => number;
+  /** No other request is in flight (the store may then commit this one at once). */
+  readonly alone?: () => boolean;
   readonly maxBodyBytes?: number;
   /** How long a request body may take to arrive before it is answered 408. */
   readonly bodyTimeoutMs?: number;
@@ -196,6 +198,7 @@ async function handleImport(ctx: Context, deps: HandlerDeps): Promise<Response> 
     const decided = await deps.store.decide(event, {
       receivedAt: ctx.received.toISOString(),
       elapsedMs: deps.nowMs() - ctx.startedMs,
+      alone: deps.alone?.() ?? false,
     });
     ctx.fields.outcome = decided.outcome;
     if (event.ownerSource !== "attribute" && event.action === "CREATE_USER") {

@@ -141,6 +141,7 @@ export async function startService(
   // Set once the guard runs: the internal server sees every client from the guard.
   let peerOf: (internal: Deno.NetAddr) => string | null = () => null;
   let guardHandling: (internal: Deno.NetAddr, delta: 1 | -1) => void = () => {};
+  const inFlight = requestsInFlight();
   const handler = createHandler({
     peerOf: (internal) => peerOf(internal),
     countRefusal: refusals.count,
@@ -154,12 +155,14 @@ export async function startService(
     log,
     now: () => new Date(),
     nowMs: () => performance.now(),
+    // One client connection and one request on it: no one else can be waiting while the store
+    // commits this request on this thread. With more connections it waits for a group instead.
+    alone: () => openConnections() === 1 && inFlight.count() === 1,
     bodyTimeoutMs: config.connections.bodyTimeoutMs,
   });
 
   // Deno.serve terminates TLS and speaks HTTP on a loopback port; the guard owns the public
   // listener, its limits and its deadlines, and passes each connection through.
-  const inFlight = requestsInFlight();
   let server: InternalServer;
   let guard: Guard;
   try {

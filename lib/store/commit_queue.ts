@@ -22,6 +22,12 @@ export interface GroupCommitter {
    * outcome per item; rejects (nothing of the group was kept) otherwise.
    */
   commit(items: readonly StoreItem[]): Promise<readonly ItemOutcome[]>;
+  /**
+   * Commits `items` now, synchronously, durable before it returns, when the engine can without
+   * waiting (no lock held elsewhere); `null` when it did not, and nothing of them was answered.
+   * Used only for an item alone in flight: it skips the hand-off to another thread.
+   */
+  commitNow?(items: readonly StoreItem[]): readonly ItemOutcome[] | null;
 }
 
 /** How groups are formed and how long an item may wait. */
@@ -85,9 +91,23 @@ export class CommitQueue {
     return this.#ended;
   }
 
-  /** Queues `item`; settles with its outcome once its group is durable, or with a CommitError. */
-  submit(item: StoreItem): Promise<Decided | null> {
+  /**
+   * Queues `item`; settles with its outcome once its group is durable, or with a CommitError.
+   * `alone`: nothing else is in flight, so when no group is either, the engine may commit it at
+   * once on this thread ({@link GroupCommitter.commitNow}); there is no one to share a group with.
+   */
+  submit(item: StoreItem, alone = false): Promise<Decided | null> {
     if (this.#ended !== null) return Promise.reject(new CommitError(this.#ended));
+    if (
+      alone && this.#inFlight === null && this.#queue.length === 0 &&
+      this.#window === undefined && this.#committer.commitNow !== undefined
+    ) {
+      const outcome = this.#committer.commitNow([item])?.[0];
+      if (outcome !== undefined) {
+        this.#onGroup(1, true);
+        return outcome.ok ? Promise.resolve(outcome.value) : Promise.reject(outcome.error);
+      }
+    }
     const { promise, resolve, reject } = Promise.withResolvers<Decided | null>();
     const queuedMs = performance.now();
     const arrivedMs = queuedMs - (item.kind === "decide" ? item.elapsedMs : 0);

@@ -189,3 +189,52 @@ Deno.test("CommitQueue drain() settles what is queued, then refuses new items; f
   await assert.rejects(failing.submit(item("c")), /The worker died/);
   assert.equal(failing.ended, "The worker died");
 });
+
+Deno.test("an item alone in flight, with no group in flight, is committed at once by commitNow", async () => {
+  const { groups, sent, committer } = manualEngine();
+  const now: string[][] = [];
+  let answer: ItemOutcome[] | null = [];
+  const engine = {
+    ...committer,
+    commitNow(items: readonly StoreItem[]) {
+      now.push(items.map(reasonOf));
+      return answer === null ? null : items.map((): ItemOutcome => ({ ok: true, value: null }));
+    },
+  };
+  const sizes: string[] = [];
+  const queue = new CommitQueue(engine, SETTINGS, (size, ok) => sizes.push(`${size} ${ok}`));
+  assert.equal(await queue.submit(item("alone"), true), null);
+  assert.deepEqual([now, groups.length, sizes], [[["alone"]], 0, ["1 true"]]);
+
+  // Not alone: the queue, as ever.
+  const shared = queue.submit(item("shared"));
+  await sent(1);
+  // Alone, but a group is in flight: it waits for the next group, never beside it.
+  const behind = queue.submit(item("behind"), true);
+  assert.equal(now.length, 1);
+  groups[0]!.done.resolve([{ ok: true, value: null }]);
+  await shared;
+  await sent(2);
+  assert.deepEqual(groups[1]!.items.map(reasonOf), ["behind"]);
+  groups[1]!.done.resolve([{ ok: true, value: null }]);
+  await behind;
+
+  // The engine could not (a lock held elsewhere): the item goes to a group, answered once.
+  answer = null;
+  const declined = queue.submit(item("declined"), true);
+  await sent(3);
+  assert.deepEqual([now.at(-1), groups[2]!.items.map(reasonOf)], [["declined"], ["declined"]]);
+  groups[2]!.done.resolve([{ ok: true, value: null }]);
+  assert.equal(await declined, null);
+  assert.deepEqual(sizes, ["1 true", "1 true", "1 true", "1 true"]);
+});
+
+Deno.test("an item commitNow refuses is rejected with its error, and the queue goes on", async () => {
+  const { committer } = manualEngine();
+  const queue = new CommitQueue({
+    ...committer,
+    commitNow: (items) => items.map((): ItemOutcome => ({ ok: false, error: new Error("bad") })),
+  }, SETTINGS);
+  await assert.rejects(queue.submit(item("x"), true), /bad/);
+  assert.equal(queue.ended, null);
+});

@@ -16,13 +16,22 @@ export interface DecisionStore {
    * Decides `event` in the next group; settles once that group is durable, with the decision,
    * or with a `CommitError` when it was not kept or not decided within the deadline.
    */
-  decide(event: HookEvent, timing: { receivedAt: string; elapsedMs: number }): Promise<Decided>;
+  decide(event: HookEvent, timing: DecideTiming): Promise<Decided>;
   /** Records a refused request in the next group. */
   recordRejection(record: RejectionRecord): Promise<void>;
   /** Whether decisions can be committed now, and if not, why (for `/healthz` and the log). */
   health(): Promise<Health>;
   /** Commits what is queued, then closes the engine. */
   close(): Promise<void>;
+}
+
+/** When a decision's request arrived, and whether anything else is in flight. */
+export interface DecideTiming {
+  readonly receivedAt: string;
+  /** Milliseconds since the request arrived. */
+  readonly elapsedMs: number;
+  /** No other request is in flight: the engine may commit it at once, without a group. */
+  readonly alone?: boolean;
 }
 
 /** What the store reports, for logs, metrics, tests and benchmarks. */
@@ -53,8 +62,8 @@ export function storeOver(
   let closed: Promise<void> | null = null;
   return {
     queue,
-    decide: (event, timing) =>
-      queue.submit({ kind: "decide", event, ...timing }) as Promise<Decided>,
+    decide: (event, { receivedAt, elapsedMs, alone }) =>
+      queue.submit({ kind: "decide", event, receivedAt, elapsedMs }, alone) as Promise<Decided>,
     recordRejection: async (record) => {
       await queue.submit({ kind: "reject", record });
     },

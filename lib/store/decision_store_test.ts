@@ -76,6 +76,38 @@ Deno.test("decide() settles after its group is committed: another connection alr
   });
 });
 
+Deno.test("a decision alone in flight is committed on this thread, durable when it settles", async () => {
+  await withStore({}, async ({ store, groups, other }) => {
+    const alone = { ...TIMING, alone: true };
+    const decided = await store.decide(event(1), alone);
+    assert.equal(decided.outcome, "unchanged");
+    assert.deepEqual(rows(other, "SELECT event_id, outcome FROM decisions"), [{
+      event_id: "evt-1",
+      outcome: "unchanged",
+    }]);
+    // The next one sees it, as it would in the worker: one login, one owner.
+    const second = await store.decide(event(2), alone);
+    assert.equal(second.outcome, "resolved");
+    assert.equal((await store.decide(event(1), alone)).replayed, true);
+    assert.deepEqual(groups, ["1 committed", "1 committed", "1 committed"]);
+  });
+});
+
+Deno.test("a decision alone in flight never waits on this thread for a lock held elsewhere", async () => {
+  await withStore({ busyTimeoutMs: 4000, answerDeadlineMs: 5000 }, async ({ store, other }) => {
+    other.exec("BEGIN IMMEDIATE");
+    // On this thread the lock cannot be let go while it waits: had it waited its busy timeout
+    // (4 s), the call would return only then. It returns at once and the worker waits instead.
+    const started = performance.now();
+    const pending = store.decide(event(1), { ...TIMING, alone: true });
+    const blockedMs = performance.now() - started;
+    assert.ok(blockedMs < 2000, `decide() held this thread ${blockedMs.toFixed(0)} ms`);
+    other.exec("ROLLBACK");
+    assert.equal((await pending).outcome, "unchanged");
+    assert.equal(rows(other, "SELECT event_id FROM decisions").length, 1);
+  });
+});
+
 Deno.test("decisions queued while a group is committed form the next group, and never share a login", async () => {
   await withStore({}, async ({ store, groups, other }) => {
     // The first finds the worker idle and goes at once; the other 19 wait for it, then go together.
