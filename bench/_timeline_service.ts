@@ -1,15 +1,17 @@
 /**
  * The real service (main.ts serve, unchanged), with clocks on the edges between its parts, for
  * bench/timeline.ts. Before main.ts is imported, the objects the parts talk through are wrapped:
- * the guard's sockets (Deno's Conn read and write), the handler given to `Deno.serve`, and the
+ * the guard's sockets (Deno's Conn read and write), the handler given to `Deno.serve`, the
  * database worker's messages (`postMessage`, `onmessage`; the worker's own clock comes back in
- * each group's reply as `durable`). At c=1 requests do not overlap, so one set of stamps is one
+ * each group's reply as `durable`), and for a request committed on the serving thread, its
+ * transaction's BEGIN and the WAL's fdatasync there. At c=1 requests do not overlap, so one set of stamps is one
  * request: it is written to stderr as `TIMELINE {json}` when the guard has written the response
  * to the client. Times are absolute (`performance.timeOrigin + performance.now()`), in ms.
  *
  * Run by bench/timeline.ts with the service's settings in the environment.
  */
 
+import { DatabaseSync } from "node:sqlite";
 import { main } from "../main.ts";
 
 const now = () => performance.timeOrigin + performance.now();
@@ -88,5 +90,20 @@ Object.defineProperty(Worker.prototype, "onmessage", {
     });
   },
 });
+
+// A request alone in flight is committed on this thread (sqlite_store.ts, commitNow): its
+// transaction's BEGIN and the WAL's fdatasync are stamped here instead of the worker's messages.
+const exec = DatabaseSync.prototype.exec;
+DatabaseSync.prototype.exec = function (this: DatabaseSync, sql: string) {
+  if (sql.startsWith("BEGIN") && stamps.handlerStart !== undefined) stamps.handedOff ??= now();
+  return exec.call(this, sql);
+};
+const syncDataSync = Deno.FsFile.prototype.syncDataSync;
+Deno.FsFile.prototype.syncDataSync = function (this: Deno.FsFile) {
+  stamps.committed = now();
+  syncDataSync.call(this);
+  stamps.synced = now();
+  stamps.handedBack = now();
+};
 
 Deno.exit(await main(["serve"]));

@@ -54,10 +54,10 @@ const STEPS = [
   "guard: the request's bytes passed on to the loopback Deno.serve",
   "loopback TCP, TLS decrypt, HTTP parse (Deno.serve, Rust)",
   "handler: route, auth, body, JSON + zod, the event, the queue",
-  "hand-off to the worker (postMessage, wake-up), decide, BEGIN ... COMMIT",
+  "(worker: postMessage, wake-up) decide, BEGIN ... COMMIT",
   "fdatasync of the WAL",
-  "file checks, the reply message, the serving thread woken",
-  "resume: the reply, metrics, the log line",
+  "(worker: file checks, the reply message, the serving thread woken)",
+  "(alone: file checks) resume: the reply, metrics, the log line",
   "Deno.serve writes the response: TLS encrypt, loopback TCP to the guard",
   "guard: the response written to the client",
 ];

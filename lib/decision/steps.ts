@@ -27,8 +27,6 @@ export interface Port {
   suffixCounter(baseKey: string): number | undefined;
   /** Sets that counter to `next`. */
   setSuffixCounter(baseKey: string, next: number): void;
-  /** The highest n of the `<localKey><n>@<domainKey>` keys held (1 if none). */
-  highestSuffix(localKey: string, domainKey: string): number;
   /**
    * What was decided before for `eventId`: the decision made from these `inputs`, or that only
    * other inputs were decided under it; `undefined` when nothing was.
@@ -53,7 +51,6 @@ const READ_METHODS = [
   "find",
   "findForOwner",
   "suffixCounter",
-  "highestSuffix",
   "findDecision",
 ] as const satisfies readonly (keyof Port)[];
 

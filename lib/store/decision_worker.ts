@@ -28,6 +28,8 @@ self.onmessage = (message: MessageEvent<ToWorker>) => {
         open?.commit(request.items) ??
           { kind: "not-committed", message: "The database is not open", cause: "" },
       );
+    case "committed-elsewhere":
+      return open?.committedElsewhere();
     case "ping":
       return reply({
         kind: "pong",

@@ -14,7 +14,6 @@ import postgres from "postgres";
 import type { DecisionRecord, PriorDecision, RejectionRecord } from "../decision/records.ts";
 import { type DecisionRow, fingerprintOf, priorDecision } from "./fingerprint.ts";
 import { loginKey } from "../decision/fold_name.ts";
-import { FIRST_SUFFIX, suffixOf } from "../decision/suffix.ts";
 import type { LoginEntry, LoginSource, Reservation } from "../decision/records.ts";
 import type { AsyncPort } from "../decision/steps.ts";
 
@@ -252,17 +251,6 @@ export function pgPort(sql: Sql): AsyncPort {
         ON CONFLICT (base_key)
         DO UPDATE SET next_suffix = greatest(suffix_counters.next_suffix, excluded.next_suffix)`;
     },
-    highestSuffix: async (localKey, domainKey) => {
-      // The keys from "<local>0" up to "<local>:" continue the local part with a digit.
-      const rows = await sql`SELECT login_key AS k FROM logins
-        WHERE login_key >= ${`${localKey}0`} AND login_key < ${`${localKey}:`}
-          AND login_key LIKE ${`%@${likeEscape(domainKey)}`}`;
-      let highest = FIRST_SUFFIX - 1;
-      for (const row of rows) {
-        highest = Math.max(highest, suffixOf(String(row.k), localKey, domainKey));
-      }
-      return highest;
-    },
     findDecision: async (eventId, inputs): Promise<PriorDecision | undefined> => {
       const fingerprint = fingerprintOf(inputs);
       const row = first<DecisionRow>(
@@ -308,11 +296,6 @@ export function sqlState(error: unknown): string | undefined {
 export function isUniqueViolation(error: unknown, constraint: string): boolean {
   const e = error as { constraint_name?: unknown } | null;
   return sqlState(error) === "23505" && e?.constraint_name === constraint;
-}
-
-/** `text` as a LIKE pattern matching only itself (backslash is LIKE's default escape). */
-function likeEscape(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /**

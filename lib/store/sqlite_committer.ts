@@ -26,6 +26,8 @@ export interface Committer {
   /** Decides and commits `items`, syncs the WAL and checks the files; the worker's reply. */
   readonly commit: (items: readonly StoreItem[]) => FromWorker;
   readonly health: () => Health;
+  /** A commit succeeded on another connection: a failure of this one's last is no longer news. */
+  readonly committedElsewhere: () => void;
 }
 
 /** Below this much free space (or 5% of a smaller file system), health says so. */
@@ -74,6 +76,9 @@ export function openCommitter(settings: StoreSettings): Committer {
     close: () => {
       db.close();
       wal.close();
+    },
+    committedElsewhere: () => {
+      failed = null;
     },
     health: () => {
       lost ??= fileLost(settings.dbPath, file);

@@ -15,7 +15,7 @@ import type {
   Reservation,
 } from "../decision/records.ts";
 import { type Port, runSync } from "../decision/steps.ts";
-import { FIRST_SUFFIX, freeSuffixedSteps, suffixOf } from "../decision/suffix.ts";
+import { freeSuffixedSteps } from "../decision/suffix.ts";
 
 /** SQL over the `logins` and `suffix_counters` tables. */
 export class LoginIndex {
@@ -26,7 +26,6 @@ export class LoginIndex {
   readonly #disown: StatementSync;
   readonly #counter: StatementSync;
   readonly #setCounter: StatementSync;
-  readonly #numbered: StatementSync;
   readonly #db: DatabaseSync;
 
   /** Prepares the statements on an open, migrated database. */
@@ -50,11 +49,6 @@ export class LoginIndex {
     this.#counter = db.prepare("SELECT next_suffix AS n FROM suffix_counters WHERE base_key = ?");
     this.#setCounter = db.prepare(
       "INSERT OR REPLACE INTO suffix_counters (base_key, next_suffix) VALUES (?, ?)",
-    );
-    // Keys from "<local>0" up to "<local>:" are those whose local part continues with a digit;
-    // the GLOB keeps, inside that range of the primary key, those at the one domain wanted.
-    this.#numbered = db.prepare(
-      "SELECT login_key AS k FROM logins WHERE login_key >= ? AND login_key < ? AND login_key GLOB ?",
     );
   }
 
@@ -116,24 +110,6 @@ export class LoginIndex {
   setSuffixCounter(baseKey: string, next: number): void {
     this.#setCounter.run(baseKey, next);
   }
-
-  /**
-   * The highest n of the `<localKey><n>@<domainKey>` keys in the index (FIRST_SUFFIX - 1 if
-   * none): one pass over that range of the primary key, when no counter exists yet.
-   */
-  highestSuffix(localKey: string, domainKey: string): number {
-    let highest = FIRST_SUFFIX - 1;
-    const pattern = `${escapeGlob(localKey)}[0-9]*@${escapeGlob(domainKey)}`;
-    for (const row of this.#numbered.iterate(`${localKey}0`, `${localKey}:`, pattern)) {
-      highest = Math.max(highest, suffixOf((row as { k: string }).k, localKey, domainKey));
-    }
-    return highest;
-  }
-}
-
-/** `text` as a GLOB pattern matching only itself: `*`, `?` and `[` each in a bracket. */
-export function escapeGlob(text: string): string {
-  return text.replace(/[*?[]/g, (c) => `[${c}]`);
 }
 
 function params(r: Reservation) {
@@ -168,7 +144,6 @@ export function sqlitePort(index: LoginIndex, audit?: AuditPort): Port {
     disown: (login, source) => index.disown(login, source),
     suffixCounter: (baseKey) => index.suffixCounter(baseKey),
     setSuffixCounter: (baseKey, next) => index.setSuffixCounter(baseKey, next),
-    highestSuffix: (localKey, domainKey) => index.highestSuffix(localKey, domainKey),
     findDecision: audit === undefined
       ? noAudit
       : (eventId, inputs) => audit.findDecision(eventId, inputs),

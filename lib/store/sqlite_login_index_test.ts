@@ -122,12 +122,15 @@ Deno.test("LoginIndex.freeSuffixedLogin() skips numbers taken after the counter 
   });
 });
 
-Deno.test("LoginIndex.freeSuffixedLogin() starts above the numbered logins already seeded", async () => {
+Deno.test("LoginIndex.freeSuffixedLogin() skips the numbered logins already seeded, at its domain only", async () => {
   await withIndex((index, db) => {
     for (
       const login of [
         "john.smith@example.com",
         "john.smith2@example.com",
+        "john.smith3@example.com",
+        "john.smith4@example.com",
+        "john.smith5@example.com",
         "JOHN.SMITH9@EXAMPLE.COM",
         "john.smith12@other.example", // another domain
         "john.smithy@example.com", // not a number

@@ -80,6 +80,8 @@ class WorkerEngine implements Engine {
   readonly #closed = Promise.withResolvers<void>();
   /** This thread's own connection, for {@link commitNow}. */
   #own: Committer | null = null;
+  /** The worker's last group failed: its health says so until a commit succeeds somewhere. */
+  #workerFailed = false;
 
   constructor(worker: Worker, settings: StoreSettings) {
     this.#worker = worker;
@@ -107,7 +109,12 @@ class WorkerEngine implements Engine {
   commitNow(items: readonly StoreItem[]): readonly ItemOutcome[] | null {
     if (this.#own === null || this.#ended !== null) return null;
     const reply = this.#own.commit(items);
-    return reply.kind === "committed" ? outcomesOf(reply.results) : null;
+    if (reply.kind !== "committed") return null;
+    if (this.#workerFailed) {
+      this.#workerFailed = false;
+      this.#worker.postMessage({ kind: "committed-elsewhere" } satisfies ToWorker);
+    }
+    return outcomesOf(reply.results);
   }
 
   commit(items: readonly StoreItem[]): Promise<readonly ItemOutcome[]> {
@@ -145,8 +152,10 @@ class WorkerEngine implements Engine {
         this.#worker.terminate();
         return this.#opened.reject(new Error(message.message));
       case "committed":
+        this.#workerFailed = false;
         return this.#takeGroup()?.resolve(outcomesOf(message.results));
       case "not-committed":
+        this.#workerFailed = true;
         return this.#takeGroup()?.reject(
           new CommitError(message.message, { cause: new Error(message.cause) }),
         );

@@ -53,6 +53,8 @@ export type ToWorker =
   | { readonly kind: "open"; readonly settings: StoreSettings }
   | { readonly kind: "group"; readonly items: readonly StoreItem[] }
   | { readonly kind: "ping" }
+  /** A commit succeeded on the serving thread's connection: the last commit did not fail. */
+  | { readonly kind: "committed-elsewhere" }
   | { readonly kind: "close" };
 
 /** Messages from the worker, each answering the oldest message of its kind. */
