@@ -47,3 +47,24 @@ Deno.test("copyLoginIndex() names a missing database and one without an index", 
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["other.db"]);
   });
 });
+
+Deno.test("copyLoginIndex() copies every login, row for row, across its read and write batches", async () => {
+  await withDatabase("index-copy-", async (live, dir) => {
+    const index = new LoginIndex(live);
+    // Not a multiple of either batch (1,000 read, 50 written), with NULLs and odd characters.
+    for (let n = 0; n < 2_345; n++) {
+      index.reserve(reservation(`u${n}.ø'x@example.com`, { person: n % 3 === 0 ? null : `P${n}` }));
+    }
+    const all = (db: typeof live) =>
+      db.prepare("SELECT * FROM logins ORDER BY login_key").all().map((row) => ({ ...row }));
+    const expected = all(live);
+    live.close();
+    const copy = await copyLoginIndex(`${dir}/hook.db`, { dir: `${dir}/scratch` });
+    try {
+      assert.equal(copy.logins, 2_345);
+      assert.deepEqual(all(copy.db), expected);
+    } finally {
+      await copy.remove();
+    }
+  });
+});
