@@ -39,7 +39,7 @@ export interface HandlerDeps {
   readonly now: () => Date;
   /** Monotonic milliseconds, for durations. */
   readonly nowMs: () => number;
-  /** No other request is in flight (the store may then commit this one at once). */
+  /** One client connection, one request on it: the store may commit this one at once. */
   readonly alone?: () => boolean;
   readonly maxBodyBytes?: number;
   /** How long a request body may take to arrive before it is answered 408. */
