@@ -28,12 +28,12 @@ function settings(dbPath: string): StoreSettings {
 }
 
 Deno.test("a committer commits, then syncs: its reply says when each returned, in that order", async () => {
-  await withTempDir("committer-", async (dir) => {
+  await withTempDir("committer-", (dir) => {
     const committer = openCommitter(settings(`${dir}/hook.db`));
     try {
       const reply = committer.commit([item(1)]);
       assert.equal(reply.kind, "committed");
-      if (reply.kind !== "committed") return;
+      if (reply.kind !== "committed") throw new Error("not committed");
       assert.equal(reply.results.length, 1);
       assert.ok(reply.durable.syncedMs >= reply.durable.committedMs);
     } finally {
@@ -43,7 +43,7 @@ Deno.test("a committer commits, then syncs: its reply says when each returned, i
 });
 
 Deno.test("a failed commit shows in health until a commit succeeds here or elsewhere", async () => {
-  await withTempDir("committer-", async (dir) => {
+  await withTempDir("committer-", (dir) => {
     const committer = openCommitter(settings(`${dir}/hook.db`));
     const other = new DatabaseSync(`${dir}/hook.db`);
     try {
