@@ -12,12 +12,15 @@
  * (../shared/peers), --engine=sqlite|postgres (the service's store; postgres starts a throw-away
  * cluster with tests/pg_cluster.sh), --logins=N (seed the index with N made-up logins first, as
  * `deno task seed` does: the service's cost at scale), --keep (keep the database and certificate
- * under data/bench-tmp/). Needs wrk on PATH (Debian: `wrk`), and node and npm for the Express
+ * under data/bench-tmp/), --no-loop (skip the decision loop alone, bench/_loop_ceiling.ts, run
+ * after the load at each connection count on SQLite). Needs wrk on PATH (Debian: `wrk`), and node and npm for the Express
  * peer (its first run installs its packages into data/bench-peers/, about 1.5 minutes).
  */
 
 import { join, resolve } from "node:path";
 import { type Peer, startPeer, type Target, TARGETS } from "./_peers.ts";
+import { type LoopCeiling, loopCeiling } from "./_loop_ceiling.ts";
+import { type Mode, report, type RunResult } from "./_bench_report.ts";
 import { parseArgs } from "node:util";
 import { makeLogins, runTask, writeCsv } from "./_logins.ts";
 import {
@@ -25,10 +28,8 @@ import {
   freePort,
   machine,
   makeBenchDir,
-  median,
   processCpuSeconds,
   shown,
-  table,
   taskArgs,
   tcpActiveOpens,
   waitUntilUp,
@@ -40,22 +41,6 @@ const SECRET = "bench-secret-0123456789abcdef";
 const LOAD_SCRIPT = "bench/load.lua";
 /** Subprocesses run the deno on PATH, which `--allow-run=deno` names. */
 const DENO = "deno";
-
-type Mode = "keep-alive" | "close";
-
-/** One wrk run's figures. */
-interface RunResult {
-  readonly requestsPerSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly errors: number;
-  /** CPU wrk used, as a share of one core. */
-  readonly wrkCpu: number;
-  /** CPU the server process used, as a share of one core. */
-  readonly serverCpu: number;
-  /** TCP connections opened per request completed. */
-  readonly connectsPerRequest: number;
-}
 
 /** What wrk's `done` in load.lua prints. */
 interface WrkSummary {
@@ -70,16 +55,6 @@ interface WrkSummary {
   readonly timeouts: number;
 }
 
-/** Issue 24's targets per connection count. */
-const GOALS: Record<
-  number,
-  { express: number; durable: number; p50OverDurableMs?: number; p99Ms?: number }
-> = {
-  1: { express: 0.8, durable: 0, p50OverDurableMs: 0.2 },
-  16: { express: 2, durable: 0.4, p99Ms: 10 },
-  64: { express: 2.5, durable: 0.35, p99Ms: 25 },
-};
-
 const { values: options } = parseArgs({
   args: Deno.args,
   options: {
@@ -92,7 +67,9 @@ const { values: options } = parseArgs({
     logins: { type: "string", default: "0" },
     targets: { type: "string", default: TARGETS.join(",") },
     peers: { type: "string", default: "../shared/peers" },
+    loop: { type: "boolean", default: true },
   },
+  allowNegative: true,
 });
 if (options.engine !== "sqlite" && options.engine !== "postgres") {
   console.error(`--engine takes sqlite or postgres, not "${options.engine}"`);
@@ -214,8 +191,23 @@ try {
       }
     }
   }
+  // The anchor that bounds them all: the decision loop alone, in groups as large as the load's
+  // connections (SQLite only: PostgreSQL's loop is another process's).
+  const ceilings = new Map<number, LoopCeiling>();
+  if (options.loop && cluster === null) {
+    for (const connections of connectionCounts) {
+      const ceiling = await loopCeiling(connections, 20_000);
+      ceilings.set(connections, ceiling);
+      console.log(
+        `decision loop alone, groups of ${connections}: ${
+          fixed(ceiling.perSecond, 0)
+        } decisions/s, ` +
+          `one group p50 ${fixed(ceiling.groupP50Ms, 2)} ms`,
+      );
+    }
+  }
   console.log();
-  console.log(report(results, [...byTarget.keys()]));
+  console.log(report(MODES, connectionCounts, results, [...byTarget.keys()], ceilings));
 } finally {
   for (const { child } of running) {
     try {
@@ -240,102 +232,6 @@ async function startCluster(): Promise<{ url: string; stop(): Promise<void> }> {
       await new Deno.Command("bash", { args: [script, "stop", data!] }).output();
     },
   };
-}
-
-/** The median of one figure over a target's rounds. */
-function mid(runs: readonly RunResult[], figure: (r: RunResult) => number): number {
-  return median(runs.map(figure));
-}
-
-function report(results: Map<string, RunResult[]>, measured: readonly Target[]): string {
-  const rows: string[][] = [];
-  const lines: string[] = [];
-  for (const mode of MODES) {
-    for (const connections of connectionCounts) {
-      const runs = (t: Target) => results.get(`${mode} ${connections} ${t}`) ?? [];
-      const rps = (t: Target) => mid(runs(t), (r) => r.requestsPerSecond);
-      for (const target of measured) {
-        rows.push([
-          mode,
-          String(connections),
-          target,
-          fixed(rps(target), 0),
-          fixed(mid(runs(target), (r) => r.p50Ms), 2),
-          fixed(mid(runs(target), (r) => r.p99Ms), 2),
-          `${fixed(100 * mid(runs(target), (r) => r.serverCpu), 0)}%`,
-          `${fixed(100 * mid(runs(target), (r) => r.wrkCpu), 0)}%`,
-          fixed(mid(runs(target), (r) => r.connectsPerRequest), 2),
-          target === "service" ? "" : fixed(rps("service") / rps(target), 2),
-          String(runs(target).reduce((sum, r) => sum + r.errors, 0)),
-        ]);
-      }
-      if (mode === "keep-alive") lines.push(...targetLines(connections, runs));
-    }
-  }
-  return [
-    table([
-      "connection",
-      "c",
-      "target",
-      "req/s",
-      "p50 ms",
-      "p99 ms",
-      "server CPU",
-      "wrk CPU",
-      "connects/req",
-      "service / it",
-      "errors",
-    ], rows),
-    "",
-    "CPU is the share of one core over the run (the machine has " +
-    `${navigator.hardwareConcurrency}); wrk runs one thread.`,
-    "Latency is wrk's: from sending the request to the end of the response (with a new",
-    "connection per request, the TCP and TLS handshakes come before it and count in req/s only).",
-    ...(lines.length === 0 ? [] : ["", "Targets (keep-alive, issue 24):", ...lines]),
-  ].join("\n");
-}
-
-/** The performance targets at `connections`, each met or not, against this run's peers. */
-function targetLines(
-  connections: number,
-  runs: (t: Target) => readonly RunResult[],
-): string[] {
-  const goal = GOALS[connections];
-  if (goal === undefined) return [];
-  const service = runs("service");
-  const express = runs("express");
-  const durable = runs("durable");
-  if (service.length === 0 || express.length === 0 || durable.length === 0) return [];
-  const rps = (r: readonly RunResult[]) => mid(r, (x) => x.requestsPerSecond);
-  const checks: [string, number, number, boolean][] = [
-    [`req/s >= ${goal.express}x Express`, rps(service), goal.express * rps(express), true],
-  ];
-  if (goal.durable > 0) {
-    checks.push([
-      `req/s >= ${goal.durable}x durable floor`,
-      rps(service),
-      goal.durable * rps(durable),
-      true,
-    ]);
-  }
-  if (goal.p50OverDurableMs !== undefined) {
-    const floorP50 = mid(durable, (r) => r.p50Ms);
-    checks.push([
-      `p50 <= durable floor's + ${goal.p50OverDurableMs} ms`,
-      mid(service, (r) => r.p50Ms),
-      floorP50 + goal.p50OverDurableMs,
-      false,
-    ]);
-  }
-  if (goal.p99Ms !== undefined) {
-    checks.push([`p99 <= ${goal.p99Ms} ms`, mid(service, (r) => r.p99Ms), goal.p99Ms, false]);
-  }
-  return checks.map(([what, value, bound, atLeast]) => {
-    const met = atLeast ? value >= bound : value <= bound;
-    return `  c=${connections} ${what}: ${fixed(value, 2)} vs ${fixed(bound, 2)} ${
-      met ? "met" : "NOT met"
-    }`;
-  });
 }
 
 async function runWrk(

@@ -6,9 +6,10 @@
  *
  * Usage: deno run --allow-read=data --allow-write=data bench/commit_loop.ts \
  *   [--decisions=40000] [--group=8] [--synchronous=FULL] [--autocheckpoint=1000] [--wal-sync]
+ *   [--json]
  *
  * --wal-sync fdatasyncs the -wal file after each group's COMMIT, as the worker does with
- * synchronous=NORMAL.
+ * synchronous=NORMAL. --json prints one JSON object (`deno task bench` reads it).
  */
 
 import { parseArgs } from "node:util";
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     synchronous: { type: "string", default: "FULL" },
     autocheckpoint: { type: "string", default: "1000" },
     "wal-sync": { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
   },
 });
 const count = Number(values.decisions);
@@ -83,7 +85,12 @@ wal?.close();
 await Deno.remove(dir, { recursive: true });
 
 groupMs.sort((a, b) => a - b);
-const at = (q: number) => fixed(groupMs[Math.floor(q * (groupMs.length - 1))]!, 3);
+const quantile = (q: number) => groupMs[Math.floor(q * (groupMs.length - 1))]!;
+const at = (q: number) => fixed(quantile(q), 3);
+if (values.json) {
+  console.log(JSON.stringify({ perSecond: count / seconds, groupP50Ms: quantile(0.5) }));
+  Deno.exit(0);
+}
 console.log(
   `${count} decisions in groups of ${group}, synchronous=${synchronous}${
     wal ? " + fdatasync(-wal)" : ""

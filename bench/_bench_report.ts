@@ -1,0 +1,163 @@
+/**
+ * The report of `deno task bench`: the table of every target's medians, and issue 24's targets
+ * met or not, with the decision loop alone beside them.
+ */
+
+import { fixed, median, table } from "./_bench_utils.ts";
+import type { Target } from "./_peers.ts";
+import type { LoopCeiling } from "./_loop_ceiling.ts";
+
+/** With keep-alive, or a new TLS connection per request. */
+export type Mode = "keep-alive" | "close";
+
+/** One wrk run's figures. */
+export interface RunResult {
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+  /** CPU wrk used, as a share of one core. */
+  readonly wrkCpu: number;
+  /** CPU the server process used, as a share of one core. */
+  readonly serverCpu: number;
+  /** TCP connections opened per request completed. */
+  readonly connectsPerRequest: number;
+}
+
+/** Issue 24's targets per connection count. */
+const GOALS: Record<
+  number,
+  { express: number; durable: number; p50OverDurableMs?: number; p99Ms?: number }
+> = {
+  1: { express: 0.8, durable: 0, p50OverDurableMs: 0.2 },
+  16: { express: 2, durable: 0.4, p99Ms: 10 },
+  64: { express: 2.5, durable: 0.35, p99Ms: 25 },
+};
+
+/** The median of one figure over a target's rounds. */
+function mid(runs: readonly RunResult[], figure: (r: RunResult) => number): number {
+  return median(runs.map(figure));
+}
+
+/** The table and the targets' lines, for every mode and connection count measured. */
+export function report(
+  modes: readonly Mode[],
+  connectionCounts: readonly number[],
+  results: Map<string, RunResult[]>,
+  measured: readonly Target[],
+  ceilings: ReadonlyMap<number, LoopCeiling>,
+): string {
+  const rows: string[][] = [];
+  const lines: string[] = [];
+  for (const mode of modes) {
+    for (const connections of connectionCounts) {
+      const runs = (t: Target) => results.get(`${mode} ${connections} ${t}`) ?? [];
+      const rps = (t: Target) => mid(runs(t), (r) => r.requestsPerSecond);
+      for (const target of measured) {
+        rows.push([
+          mode,
+          String(connections),
+          target,
+          fixed(rps(target), 0),
+          fixed(mid(runs(target), (r) => r.p50Ms), 2),
+          fixed(mid(runs(target), (r) => r.p99Ms), 2),
+          `${fixed(100 * mid(runs(target), (r) => r.serverCpu), 0)}%`,
+          `${fixed(100 * mid(runs(target), (r) => r.wrkCpu), 0)}%`,
+          fixed(mid(runs(target), (r) => r.connectsPerRequest), 2),
+          target === "service" ? "" : fixed(rps("service") / rps(target), 2),
+          String(runs(target).reduce((sum, r) => sum + r.errors, 0)),
+        ]);
+      }
+      if (mode === "keep-alive") {
+        lines.push(...targetLines(connections, runs, ceilings.get(connections)));
+      }
+    }
+  }
+  return [
+    table([
+      "connection",
+      "c",
+      "target",
+      "req/s",
+      "p50 ms",
+      "p99 ms",
+      "server CPU",
+      "wrk CPU",
+      "connects/req",
+      "service / it",
+      "errors",
+    ], rows),
+    "",
+    "CPU is the share of one core over the run (the machine has " +
+    `${navigator.hardwareConcurrency}); wrk runs one thread.`,
+    "Latency is wrk's: from sending the request to the end of the response (with a new",
+    "connection per request, the TCP and TLS handshakes come before it and count in req/s only).",
+    ...(lines.length === 0 ? [] : ["", "Targets (keep-alive, issue 24):", ...lines]),
+  ].join("\n");
+}
+
+/** The performance targets at `connections`, each met or not, against this run's peers. */
+function targetLines(
+  connections: number,
+  runs: (t: Target) => readonly RunResult[],
+  ceiling: LoopCeiling | undefined,
+): string[] {
+  const goal = GOALS[connections];
+  if (goal === undefined) return [];
+  const service = runs("service");
+  const express = runs("express");
+  const durable = runs("durable");
+  if (service.length === 0 || express.length === 0 || durable.length === 0) return [];
+  const rps = (r: readonly RunResult[]) => mid(r, (x) => x.requestsPerSecond);
+  const checks: [string, number, number, boolean][] = [
+    [`req/s >= ${goal.express}x Express`, rps(service), goal.express * rps(express), true],
+  ];
+  if (goal.durable > 0) {
+    checks.push([
+      `req/s >= ${goal.durable}x durable floor`,
+      rps(service),
+      goal.durable * rps(durable),
+      true,
+    ]);
+  }
+  if (goal.p50OverDurableMs !== undefined) {
+    const floorP50 = mid(durable, (r) => r.p50Ms);
+    checks.push([
+      `p50 <= durable floor's + ${goal.p50OverDurableMs} ms`,
+      mid(service, (r) => r.p50Ms),
+      floorP50 + goal.p50OverDurableMs,
+      false,
+    ]);
+  }
+  if (goal.p99Ms !== undefined) {
+    checks.push([`p99 <= ${goal.p99Ms} ms`, mid(service, (r) => r.p99Ms), goal.p99Ms, false]);
+  }
+  const lines = checks.map(([what, value, bound, atLeast]) => {
+    const met = atLeast ? value >= bound : value <= bound;
+    return `  c=${connections} ${what}: ${fixed(value, 2)} vs ${fixed(bound, 2)} ${
+      met ? "met" : "NOT met"
+    }`;
+  });
+  if (ceiling !== undefined) {
+    const needed = Math.max(
+      ...checks.filter(([, , , atLeast]) => atLeast).map(([, , bound]) => bound),
+    );
+    lines.push(
+      `  c=${connections} the decision loop alone, groups of ${connections} (no HTTP): ` +
+        `${fixed(ceiling.perSecond, 0)} decisions/s, ${
+          fixed(ceiling.perSecond / needed, 2)
+        }x the req/s the targets need; the service does ${
+          fixed(rps(service) / ceiling.perSecond, 2)
+        }x of it`,
+    );
+    if (goal.p50OverDurableMs !== undefined) {
+      const bound = mid(durable, (r) => r.p50Ms) + goal.p50OverDurableMs;
+      lines.push(
+        `  c=${connections} its group p50 ${fixed(ceiling.groupP50Ms, 2)} ms leaves ${
+          fixed(bound - ceiling.groupP50Ms, 2)
+        } ms of the p50 bound for TLS, HTTP, the guard and the handler`,
+      );
+    }
+  }
+  return lines;
+}
