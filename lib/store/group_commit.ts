@@ -1,9 +1,9 @@
 /**
  * Group commit's transaction: the writes of requests that arrive together run one after another
  * inside one `BEGIN IMMEDIATE` transaction (each sees the reservations made before it) and are
- * made durable by one COMMIT and one sync of the WAL (the worker's). lib/store/decision_store.ts decides which requests form a
- * group and answers them only after this returns, so no answer leaves before its decision is on
- * disk.
+ * made durable by one COMMIT and one sync of the WAL (sqlite_committer.ts). The queue
+ * (commit_queue.ts) decides which requests form a group and answers them only after that sync, so
+ * no answer leaves before its decision is on disk.
  */
 
 import { inTransaction, type TransactionalDb } from "./database.ts";
@@ -19,7 +19,8 @@ export type Settled = { readonly ok: true; readonly value: unknown } | {
  * Runs `works` in order inside one `BEGIN IMMEDIATE` transaction, each in a savepoint of its own
  * (a piece that throws has its writes undone and its error returned; the rest go on), then
  * commits them with one COMMIT. Returns only after the COMMIT (a caller on `synchronous=NORMAL`
- * then syncs the WAL before relying on it). Throws a {@link CommitError} and keeps nothing when the group cannot be committed.
+ * then syncs the WAL before relying on it). Throws a {@link CommitError} and keeps nothing when
+ * the group cannot be committed.
  */
 export function commitGroup(db: TransactionalDb, works: readonly (() => unknown)[]): Settled[] {
   try {
