@@ -97,7 +97,7 @@ export function report(
 }
 
 /** The performance targets at `connections`, each met or not, against this run's peers. */
-function targetLines(
+export function targetLines(
   connections: number,
   runs: (t: Target) => readonly RunResult[],
   ceiling: LoopCeiling | undefined,

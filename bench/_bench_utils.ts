@@ -10,6 +10,9 @@ import { launch } from "../lib/launch.ts";
 /** Where benchmarks write; removed after each run unless asked to keep it. */
 export const BENCH_DIR = "data/bench-tmp";
 
+/** The secret every benchmark's service accepts (`HOOK_AUTH_SECRET`) and its load sends. */
+export const SECRET = "bench-secret-0123456789abcdef";
+
 /** Clock ticks per second in /proc/<pid>/stat (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 

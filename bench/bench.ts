@@ -29,6 +29,7 @@ import {
   machine,
   makeBenchDir,
   processCpuSeconds,
+  SECRET,
   shown,
   taskArgs,
   tcpActiveOpens,
@@ -36,8 +37,6 @@ import {
   writeCertificate,
 } from "./_bench_utils.ts";
 
-/** The secret the benchmark's service accepts. */
-const SECRET = "bench-secret-0123456789abcdef";
 const LOAD_SCRIPT = "bench/load.lua";
 /** Subprocesses run the deno on PATH, which `--allow-run=deno` names. */
 const DENO = "deno";

@@ -31,6 +31,7 @@ import {
   makeBenchDir,
   median,
   processCpuSeconds,
+  SECRET,
   shown,
   table,
   taskArgs,
@@ -39,7 +40,6 @@ import {
 } from "./_bench_utils.ts";
 import { loadBodies } from "./_okta_load.ts";
 
-const SECRET = "bench-secret-0123456789abcdef";
 const GROUP = 16;
 const STEPS = ["auth", "read body", "parse", "event", "decide", "commit", "respond", "log"];
 

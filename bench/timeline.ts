@@ -17,14 +17,13 @@ import {
   machine,
   makeBenchDir,
   median,
+  SECRET,
   table,
   taskArgs,
   waitUntilUp,
   writeCertificate,
 } from "./_bench_utils.ts";
 import { startPeer } from "./_peers.ts";
-
-const SECRET = "bench-secret-0123456789abcdef";
 
 const { values: options } = parseArgs({
   args: Deno.args,

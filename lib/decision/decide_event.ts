@@ -86,6 +86,8 @@ export function* decideSteps(
   const resolution = yield* resolveSteps(event, { strategies, at: timing.receivedAt, personMatch });
   const reply = resolutionReply(resolution);
   const holder = "holder" in resolution ? resolution.holder : null;
+  const strategy = resolution.outcome === "resolved" ? resolution.strategy : null;
+  const person = "person" in resolution ? resolution.person ?? null : null;
   yield* ask("recordDecision", {
     eventId: event.eventId,
     receivedAt: timing.receivedAt,
@@ -104,17 +106,15 @@ export function* decideSteps(
       ? event.login
       : resolution.login,
     outcome: resolution.outcome,
-    strategy: resolution.outcome === "resolved" ? resolution.strategy : null,
+    strategy,
     reused: "reused" in resolution && resolution.reused,
     reason: "reason" in resolution ? resolution.reason : null,
     reply,
     durationMs: timing.elapsedMs + nowMs() - startedMs,
     holderStatus: holder?.status ?? null,
     holderOktaUserId: holder?.oktaUserId ?? null,
-    person: "person" in resolution ? resolution.person ?? null : null,
+    person,
   });
-  const strategy = resolution.outcome === "resolved" ? resolution.strategy : null;
-  const person = "person" in resolution ? resolution.person ?? null : null;
   return {
     ...(person === null ? {} : { person: { match: person.match, action: person.action } }),
     reply,

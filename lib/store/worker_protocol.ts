@@ -3,8 +3,7 @@
  * imports this file and neither imports the other.
  */
 
-import type { PersonMatchMode } from "../decision/records.ts";
-import type { RejectionRecord } from "../decision/records.ts";
+import type { PersonMatchMode, RejectionRecord } from "../decision/records.ts";
 import type { StrategyName } from "../config.ts";
 import type { Decided } from "../decision/decide_event.ts";
 import type { HookEvent } from "../decision/hook_event.ts";
