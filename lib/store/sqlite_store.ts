@@ -26,7 +26,8 @@ export const DECISION_WORKER_URL: URL = new URL("./decision_worker.ts", import.m
 
 /**
  * Starts the worker and opens (and migrates) the database there; rejects if it cannot.
- * `workerUrl` is for tests that need a worker which fails.
+ * `workerUrl` is for tests that need a worker which fails: such a worker has no database behind
+ * it, so this thread opens no connection of its own either, and every request goes to it.
  */
 export async function openSqliteStore(
   settings: StoreSettings,
