@@ -27,15 +27,40 @@ function settings(dbPath: string): StoreSettings {
   };
 }
 
-Deno.test("a committer commits, then syncs: its reply says when each returned, in that order", async () => {
+Deno.test("a committer replies after its COMMIT and the sync that followed: another connection sees the decision", async () => {
   await withTempDir("committer-", (dir) => {
     const committer = openCommitter(settings(`${dir}/hook.db`));
+    const other = new DatabaseSync(`${dir}/hook.db`, { readOnly: true });
     try {
-      const reply = committer.commit([item(1)]);
-      assert.equal(reply.kind, "committed");
-      if (reply.kind !== "committed") throw new Error("not committed");
-      assert.equal(reply.results.length, 1);
+      const reply = committer.commit([item(1), item(2)]);
+      if (reply.kind !== "committed") throw new Error(`not committed: ${JSON.stringify(reply)}`);
+      assert.deepEqual(
+        reply.results.map((r) => r.ok && r.value?.outcome),
+        ["unchanged", "resolved"],
+      );
       assert.ok(reply.durable.syncedMs >= reply.durable.committedMs);
+      const count = "SELECT count(*) AS n FROM decisions WHERE event_id IN ('evt-1', 'evt-2')";
+      assert.equal(other.prepare(count).get()?.n, 2);
+    } finally {
+      other.close();
+      committer.close();
+    }
+  });
+});
+
+Deno.test("a database file deleted under a committer: no group is answered as committed from then on", async () => {
+  await withTempDir("committer-", async (dir) => {
+    const committer = openCommitter(settings(`${dir}/hook.db`));
+    try {
+      assert.equal(committer.commit([item(1)]).kind, "committed");
+      await Deno.remove(`${dir}/hook.db`);
+      for (const n of [2, 3]) {
+        const reply = committer.commit([item(n)]);
+        assert.equal(reply.kind, "not-committed");
+        assert.match((reply as { message: string }).message, /DB_PATH\) was deleted/);
+      }
+      const health = committer.health();
+      assert.ok(!health.ok && /was deleted/.test(health.reason), JSON.stringify(health));
     } finally {
       committer.close();
     }
