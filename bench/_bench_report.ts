@@ -101,6 +101,7 @@ export function targetLines(
   connections: number,
   runs: (t: Target) => readonly RunResult[],
   ceiling: LoopCeiling | undefined,
+  cores: number = navigator.hardwareConcurrency,
 ): string[] {
   const goal = GOALS[connections];
   if (goal === undefined) return [];
@@ -138,10 +139,12 @@ export function targetLines(
       met ? "met" : "NOT met"
     }`;
   });
+  const needed = Math.max(
+    ...checks.filter(([, , , atLeast]) => atLeast).map(([, , bound]) => bound),
+  );
+  // One request at a time is bound by its latency, not by the cores.
+  if (connections > 1) lines.push(cpuLine(connections, service, durable, needed, cores));
   if (ceiling !== undefined) {
-    const needed = Math.max(
-      ...checks.filter(([, , , atLeast]) => atLeast).map(([, , bound]) => bound),
-    );
     lines.push(
       `  c=${connections} the decision loop alone, groups of ${connections} (no HTTP): ` +
         `${fixed(ceiling.perSecond, 0)} decisions/s, ${
@@ -160,4 +163,34 @@ export function targetLines(
     }
   }
   return lines;
+}
+
+/** Microseconds of CPU per request, from a run's share of a core and its rate. */
+function cpuPerRequest(runs: readonly RunResult[], cpu: (r: RunResult) => number): number {
+  return mid(runs, (r) => (1e6 * cpu(r)) / r.requestsPerSecond);
+}
+
+/**
+ * The service's CPU per request against what the machine's cores can give each request at the
+ * rate the targets ask, wrk's share taken out: above it, no scheduling or overlap reaches the
+ * rate; only less CPU per request does.
+ */
+function cpuLine(
+  connections: number,
+  service: readonly RunResult[],
+  durable: readonly RunResult[],
+  needed: number,
+  cores: number,
+): string {
+  const used = cpuPerRequest(service, (r) => r.serverCpu);
+  const wrk = cpuPerRequest(service, (r) => r.wrkCpu);
+  const allowed = (cores * 1e6) / needed - wrk;
+  const verdict = used <= allowed ? "within it" : `${fixed(used / allowed, 2)}x too much`;
+  return `  c=${connections} CPU per request: the service ${
+    fixed(used, 0)
+  } µs (all its threads), ` +
+    `the durable floor ${fixed(cpuPerRequest(durable, (r) => r.serverCpu), 0)}, wrk ${
+      fixed(wrk, 0)
+    }; at ${fixed(needed, 0)} req/s ${cores} cores leave the service ${fixed(allowed, 0)} µs ` +
+    `a request: ${verdict}`;
 }

@@ -20,12 +20,32 @@ Deno.test("the report says which targets are met, against this run's peers", () 
     16,
     runs({ service: run(9000, 1, 12), express: run(4000, 3, 15), durable: run(20000, 1, 5) }),
     undefined,
+    2,
   );
   assert.deepEqual(lines, [
     "  c=16 req/s >= 2x Express: 9000.00 vs 8000.00 met",
     "  c=16 req/s >= 0.4x durable floor: 9000.00 vs 8000.00 met",
     "  c=16 p99 <= 10 ms: 12.00 vs 10.00 NOT met",
+    "  c=16 CPU per request: the service 111 µs (all its threads), the durable floor 50, wrk 11; " +
+    "at 8000 req/s 2 cores leave the service 239 µs a request: within it",
   ]);
+});
+
+Deno.test("the report sets the service's CPU per request against what the cores allow", () => {
+  const service = { ...run(4000, 4, 20), serverCpu: 1.4, wrkCpu: 0.2 }; // 350 µs, wrk 50
+  const lines = targetLines(
+    64,
+    runs({ service, express: run(2400, 20, 40), durable: { ...run(20000, 2, 5), serverCpu: 0.8 } }),
+    undefined,
+    2,
+  );
+  // 0.35x the durable floor (7,000 req/s) asks more than 2.5x Express (6,000): 2 cores give
+  // 286 µs a request at 7,000, less wrk's 50.
+  assert.equal(
+    lines.at(-1),
+    "  c=64 CPU per request: the service 350 µs (all its threads), the durable floor 40, wrk 50; " +
+      "at 7000 req/s 2 cores leave the service 236 µs a request: 1.48x too much",
+  );
 });
 
 Deno.test("at one connection the loop alone also says how much of the p50 bound it leaves", () => {
