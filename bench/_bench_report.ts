@@ -144,6 +144,14 @@ export function targetLines(
   );
   // One request at a time is bound by its latency, not by the cores.
   if (connections > 1) lines.push(cpuLine(connections, service, durable, needed, cores));
+  const parts = partsLine(connections, runs, ceiling, {
+    allowedUs: allowedCpu(service, needed, cores),
+    neededPerSecond: needed,
+    p50BoundMs: goal.p50OverDurableMs === undefined
+      ? null
+      : mid(durable, (r) => r.p50Ms) + goal.p50OverDurableMs,
+  });
+  if (parts !== null) lines.push(parts);
   if (ceiling !== undefined) {
     lines.push(
       `  c=${connections} the decision loop alone, groups of ${connections} (no HTTP): ` +
@@ -184,7 +192,7 @@ function cpuLine(
 ): string {
   const used = cpuPerRequest(service, (r) => r.serverCpu);
   const wrk = cpuPerRequest(service, (r) => r.wrkCpu);
-  const allowed = (cores * 1e6) / needed - wrk;
+  const allowed = allowedCpu(service, needed, cores);
   const verdict = used <= allowed ? "within it" : `${fixed(used / allowed, 2)}x too much`;
   return `  c=${connections} CPU per request: the service ${
     fixed(used, 0)
@@ -193,4 +201,58 @@ function cpuLine(
       fixed(wrk, 0)
     }; at ${fixed(needed, 0)} req/s ${cores} cores leave the service ${fixed(allowed, 0)} µs ` +
     `a request: ${verdict}`;
+}
+
+/** µs of CPU `cores` leave the service per request at `needed` req/s, wrk's share taken out. */
+function allowedCpu(service: readonly RunResult[], needed: number, cores: number): number {
+  return (cores * 1e6) / needed - cpuPerRequest(service, (r) => r.wrkCpu);
+}
+
+/**
+ * The service's parts, each measured alone in this run, summed: the handler with no database
+ * (`handler`), the guard in front of it (`guarded` less `handler`), and the decision loop in
+ * groups of `connections`. With more than one connection they are CPU a request, set against what
+ * the cores leave; at one, one request's parts follow one another, so their p50s are summed and
+ * set against the p50 bound. The sum leaves out the hand-offs between the parts, so it is a lower
+ * bound: above the bound, the target is out of reach of this design on this machine however its
+ * parts are arranged; below it, it is only not ruled out. `null` when a part was not measured.
+ */
+function partsLine(
+  connections: number,
+  runs: (t: Target) => readonly RunResult[],
+  ceiling: LoopCeiling | undefined,
+  bounds: {
+    readonly allowedUs: number;
+    readonly neededPerSecond: number;
+    readonly p50BoundMs: number | null;
+  },
+): string | null {
+  const handler = runs("handler");
+  const guarded = runs("guarded");
+  if (ceiling === undefined || handler.length === 0 || guarded.length === 0) return null;
+  const reach = (sum: number, bound: number) =>
+    sum <= bound ? "not ruled out by its parts" : `out of reach (${fixed(sum / bound, 2)}x)`;
+  if (connections === 1) {
+    if (bounds.p50BoundMs === null) return null;
+    const guardedP50 = mid(guarded, (r) => r.p50Ms);
+    const sum = guardedP50 + ceiling.groupP50Ms;
+    return `  c=1 the parts alone, one after another: the handler behind the guard (no database) ` +
+      `p50 ${fixed(guardedP50, 2)} ms + the decision loop's p50 ${
+        fixed(ceiling.groupP50Ms, 2)
+      } ms = ${fixed(sum, 2)} ms (about ${fixed(1000 / sum, 0)} req/s one at a time, ${
+        fixed(bounds.neededPerSecond, 0)
+      } asked), against the p50 bound ${fixed(bounds.p50BoundMs, 2)} ms: ${
+        reach(sum, bounds.p50BoundMs)
+      }`;
+  }
+  const handlerUs = cpuPerRequest(handler, (r) => r.serverCpu);
+  const guardUs = cpuPerRequest(guarded, (r) => r.serverCpu) - handlerUs;
+  const sum = handlerUs + guardUs + ceiling.cpuUs;
+  return `  c=${connections} the parts alone, CPU a request: the handler with no database ${
+    fixed(handlerUs, 0)
+  } + the guard ${fixed(guardUs, 0)} + the decision loop in groups of ${connections} ${
+    fixed(ceiling.cpuUs, 0)
+  } = ${fixed(sum, 0)} µs, against the ${fixed(bounds.allowedUs, 0)} the cores leave: ${
+    reach(sum, bounds.allowedUs)
+  }`;
 }

@@ -52,7 +52,7 @@ Deno.test("at one connection the loop alone also says how much of the p50 bound 
   const lines = targetLines(
     1,
     runs({ service: run(1000, 0.8, 5), express: run(2500, 0.3, 9), durable: run(2400, 0.35, 3) }),
-    { group: 1, perSecond: 3000, groupP50Ms: 0.3 },
+    { group: 1, perSecond: 3000, groupP50Ms: 0.3, cpuUs: 100 },
   );
   assert.deepEqual(lines.slice(2), [
     "  c=1 the decision loop alone, groups of 1 (no HTTP): 3000 decisions/s, 1.50x the req/s " +
@@ -65,7 +65,7 @@ Deno.test("the loop alone is set against the larger of the req/s the targets ask
   const lines = targetLines(
     16,
     runs({ service: run(9000, 1, 8), express: run(4000, 3, 15), durable: run(25000, 1, 5) }),
-    { group: 16, perSecond: 12000, groupP50Ms: 1.3 },
+    { group: 16, perSecond: 12000, groupP50Ms: 1.3, cpuUs: 90 },
   );
   // 0.4x the durable floor (10,000) asks more than 2x Express (8,000).
   assert.equal(
@@ -78,4 +78,58 @@ Deno.test("the loop alone is set against the larger of the req/s the targets ask
 Deno.test("without both peers measured, no target is judged", () => {
   assert.deepEqual(targetLines(16, runs({ service: run(9000, 1, 5) }), undefined), []);
   assert.deepEqual(targetLines(8, runs({}), undefined), []);
+});
+
+Deno.test("the service's parts measured alone are summed against what the cores leave", () => {
+  const cpu = (requestsPerSecond: number, serverCpu: number) => ({
+    ...run(requestsPerSecond, 1, 5),
+    serverCpu,
+    wrkCpu: 0.2,
+  });
+  const lines = targetLines(
+    64,
+    runs({
+      service: cpu(4000, 1.4),
+      express: run(2400, 20, 40),
+      durable: run(20000, 2, 5),
+      handler: cpu(10000, 0.9), // 90 µs a request
+      guarded: cpu(8000, 1.2), // 150: the guard 60
+    }),
+    { group: 64, perSecond: 14000, groupP50Ms: 4, cpuUs: 95 },
+    2,
+  );
+  // 7,000 req/s asked: 286 µs a request from 2 cores, less wrk's 50 (0.2 of a core at 4,000).
+  assert.ok(lines.includes(
+    "  c=64 the parts alone, CPU a request: the handler with no database 90 + the guard 60 + " +
+      "the decision loop in groups of 64 95 = 245 µs, against the 236 the cores leave: " +
+      "out of reach (1.04x)",
+  ));
+});
+
+Deno.test("at one connection the parts' p50s are summed against the p50 bound", () => {
+  const lines = targetLines(
+    1,
+    runs({
+      service: run(1000, 0.8, 5),
+      express: run(2500, 0.3, 9),
+      durable: run(2400, 0.35, 3),
+      handler: run(5000, 0.15, 2),
+      guarded: run(3500, 0.25, 2),
+    }),
+    { group: 1, perSecond: 3000, groupP50Ms: 0.28, cpuUs: 100 },
+  );
+  assert.ok(lines.includes(
+    "  c=1 the parts alone, one after another: the handler behind the guard (no database) " +
+      "p50 0.25 ms + the decision loop's p50 0.28 ms = 0.53 ms (about 1887 req/s one at a time, " +
+      "2000 asked), against the p50 bound 0.55 ms: not ruled out by its parts",
+  ));
+});
+
+Deno.test("without the handler measured alone, no parts are summed", () => {
+  const lines = targetLines(
+    16,
+    runs({ service: run(9000, 1, 8), express: run(4000, 3, 15), durable: run(25000, 1, 5) }),
+    { group: 16, perSecond: 12000, groupP50Ms: 1.3, cpuUs: 90 },
+  );
+  assert.ok(lines.every((line) => !line.includes("the parts alone")));
 });

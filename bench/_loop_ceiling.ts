@@ -6,11 +6,13 @@
  * serves at N connections, on this machine, this hour.
  */
 
-/** decisions/s and one group's median time, in groups of `group`. */
+/** decisions/s, one group's median time and the CPU of a decision, in groups of `group`. */
 export interface LoopCeiling {
   readonly group: number;
   readonly perSecond: number;
   readonly groupP50Ms: number;
+  /** User and system CPU of the loop's process per decision, µs. */
+  readonly cpuUs: number;
 }
 
 /** Runs the loop in groups of `group` (`decisions` of them, at least 20 groups). */
@@ -31,6 +33,6 @@ export async function loopCeiling(group: number, decisions: number): Promise<Loo
     stderr: "inherit",
   }).output();
   if (!output.success) throw new Error(`bench/commit_loop.ts --group=${group} failed`);
-  const { perSecond, groupP50Ms } = JSON.parse(new TextDecoder().decode(output.stdout));
-  return { group, perSecond, groupP50Ms };
+  const { perSecond, groupP50Ms, cpuUs } = JSON.parse(new TextDecoder().decode(output.stdout));
+  return { group, perSecond, groupP50Ms, cpuUs };
 }

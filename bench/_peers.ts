@@ -11,10 +11,21 @@
 import { join } from "node:path";
 import { freePort, shown } from "./_bench_utils.ts";
 
-/** What the benchmark measures. */
-export type Target = "service" | "floor" | "durable" | "express";
+/**
+ * What the benchmark measures. `handler` is the service's handler with a store that answers at
+ * once (bench/pipeline_server.ts: no database, no guard); `guarded` is the same behind the
+ * service's connection guard. With the decision loop alone, they are the service's parts.
+ */
+export type Target = "service" | "floor" | "durable" | "express" | "handler" | "guarded";
 /** Every target, in the order the report lists them. */
-export const TARGETS: readonly Target[] = ["service", "durable", "express", "floor"];
+export const TARGETS: readonly Target[] = [
+  "service",
+  "durable",
+  "express",
+  "floor",
+  "handler",
+  "guarded",
+];
 
 /** A yardstick's process and where it answers. */
 export interface Peer {
@@ -50,6 +61,21 @@ export async function startPeer(target: Exclude<Target, "service">, s: PeerSetti
       s.keyFile,
     ];
     return spawn(target, port, "deno", args, {}, "/");
+  }
+  if (target === "handler" || target === "guarded") {
+    const args = [
+      "run",
+      "--v8-flags=--max-semi-space-size=2", // as the service runs
+      "--allow-net=127.0.0.1",
+      "--allow-read",
+      "bench/pipeline_server.ts",
+      String(port),
+      s.certFile,
+      s.keyFile,
+      s.secret,
+      ...(target === "guarded" ? ["--guard"] : []),
+    ];
+    return spawn(target, port, "deno", args, {}, "/healthz");
   }
   const env = {
     PORT: String(port),

@@ -6,10 +6,12 @@
  * several connection counts, with keep-alive and with a new TLS connection per request; the
  * targets take turns over several rounds and the medians are printed per setting, with issue
  * 24's targets met or not, and at c=16 and c=64 the service's CPU per request beside what the
- * cores leave it at the rate the targets ask.
+ * cores leave it at the rate the targets ask. Two more targets are the service's own parts: the
+ * handler with a store that answers at once (bench/pipeline_server.ts), alone and behind the
+ * guard; with the decision loop alone they are summed against each target's bound.
  *
  * Options: --duration=SECONDS per run (5), --rounds=N (3), --connections=1,16,64,
- * --modes=keep-alive,close, --targets=service,durable,express,floor, --peers=DIR
+ * --modes=keep-alive,close, --targets=service,durable,express,floor,handler,guarded, --peers=DIR
  * (../shared/peers), --engine=sqlite|postgres (the service's store; postgres starts a throw-away
  * cluster with tests/pg_cluster.sh), --logins=N (seed the index with N made-up logins first, as
  * `deno task seed` does: the service's cost at scale), --keep (keep the database and certificate

@@ -2,7 +2,8 @@
 /**
  * The database worker's loop without HTTP or threads: Okta-shaped decisions (the load of
  * bench/load.lua) run through `commitGroup` in groups on a fresh file, as the worker runs them.
- * Prints decisions/s, the time of one group (p50/p90/p99/max) and the WAL bytes per decision.
+ * Prints decisions/s, the time of one group (p50/p90/p99/max), the process's CPU per decision
+ * (user and system, the fdatasync's included) and the WAL bytes per decision.
  *
  * Usage: deno run --allow-read=data --allow-write=data bench/commit_loop.ts \
  *   [--decisions=40000] [--group=8] [--synchronous=FULL] [--autocheckpoint=1000] [--wal-sync]
@@ -13,6 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
+import process from "node:process";
 import { AuditLog } from "../lib/store/sqlite_audit.ts";
 import { STRATEGY_NAMES } from "../lib/config.ts";
 import { openDatabase } from "../lib/store/database.ts";
@@ -68,6 +70,7 @@ const wal = values["wal-sync"] ? Deno.openSync(`${dir}/hook.db-wal`, { read: tru
 const timing = { receivedAt: "2026-03-02T08:15:41.000Z", elapsedMs: 0 };
 
 const groupMs: number[] = [];
+const cpuBefore = process.cpuUsage();
 const started = performance.now();
 for (let i = 0; i < count; i += group) {
   const works = events.slice(i, i + group).map((event) => () =>
@@ -79,6 +82,8 @@ for (let i = 0; i < count; i += group) {
   groupMs.push(performance.now() - before);
 }
 const seconds = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuBefore);
+const cpuUs = (cpu.user + cpu.system) / count;
 const walBytes = (await Deno.stat(`${dir}/hook.db-wal`)).size;
 db.close();
 wal?.close();
@@ -88,7 +93,7 @@ groupMs.sort((a, b) => a - b);
 const quantile = (q: number) => groupMs[Math.floor(q * (groupMs.length - 1))]!;
 const at = (q: number) => fixed(quantile(q), 3);
 if (values.json) {
-  console.log(JSON.stringify({ perSecond: count / seconds, groupP50Ms: quantile(0.5) }));
+  console.log(JSON.stringify({ perSecond: count / seconds, groupP50Ms: quantile(0.5), cpuUs }));
   Deno.exit(0);
 }
 console.log(
@@ -97,6 +102,7 @@ console.log(
   }, ` +
     `wal_autocheckpoint=${autocheckpoint}: ${fixed(count / seconds, 0)} decisions/s; ` +
     `one group p50 ${at(0.5)} p90 ${at(0.9)} p99 ${at(0.99)} max ${at(1)} ms; ` +
+    `CPU ${fixed(cpuUs, 1)} µs a decision; ` +
     `WAL file ${fixed(walBytes / 1e6, 1)} MB` +
     (autocheckpoint === 0 ? ` (${fixed(walBytes / count / 1024, 1)} KiB per decision)` : ""),
 );

@@ -1,22 +1,29 @@
 /**
- * The serving thread's ceiling, for docs/performance.md: the service's real request handler
- * (auth, body, zod, event, reply, log line) over the same TLS as the service, with a store that
- * answers every decision at once ("unchanged", 204) instead of the database worker. What it
- * serves is what the serving thread can do with no database at all.
+ * The serving thread without the database, for `deno task bench` and docs/performance.md: the
+ * service's real request handler (auth, body with its deadline, zod, event, reply, log line,
+ * metrics) over the same TLS as the service, with a store that answers every decision at once
+ * ("unchanged", 204) instead of the database worker. With `--guard` it sits behind the service's
+ * connection guard (lib/hook/guard.ts, the service's default limits), as the service's handler
+ * does; without it `Deno.serve` listens on PORT itself. What it serves is what the serving thread
+ * can do with no database at all, and the two side by side give the guard's cost.
  *
- * Usage: deno run --v8-flags=--max-semi-space-size=2 --allow-net=127.0.0.1 --allow-read=data \
- *   bench/pipeline_server.ts PORT CERT_FILE KEY_FILE SECRET > /dev/null
+ * Usage: deno run --v8-flags=--max-semi-space-size=2 --allow-net=127.0.0.1 --allow-read \
+ *   bench/pipeline_server.ts PORT CERT_FILE KEY_FILE SECRET [--guard] > /dev/null
  */
 
 import { createSecretCheck } from "../lib/hook/auth.ts";
+import { parseConfig } from "../lib/config.ts";
 import type { Decided } from "../lib/decision/decide_event.ts";
+import { startGuard } from "../lib/hook/guard.ts";
 import { createLogger } from "../lib/log.ts";
+import { createMetrics } from "../lib/hook/metrics.ts";
 import { createHandler } from "../lib/hook/routes.ts";
+import { WRITE_TIMEOUT_MS } from "../lib/hook/service.ts";
 import { serveTlsUntilTerm } from "./_tls_server.ts";
 
-const [port, certFile, keyFile, secret] = Deno.args;
+const [port, certFile, keyFile, secret, mode] = Deno.args;
 if (port === undefined || certFile === undefined || keyFile === undefined || !secret) {
-  throw new TypeError("Usage: pipeline_server.ts PORT CERT_FILE KEY_FILE SECRET");
+  throw new TypeError("Usage: pipeline_server.ts PORT CERT_FILE KEY_FILE SECRET [--guard]");
 }
 
 const unchanged: Decided = {
@@ -26,6 +33,8 @@ const unchanged: Decided = {
   replayed: false,
   eventIdReused: false,
 };
+const { connections } = parseConfig({});
+const log = createLogger();
 const handler = createHandler({
   checkAuth: createSecretCheck([secret], "authorization"),
   store: {
@@ -35,9 +44,32 @@ const handler = createHandler({
   },
   ownerAttributes: ["employeeId"],
   middleNameAttribute: "middleName",
-  log: createLogger(),
+  log,
+  metrics: createMetrics({ openConnections: () => 0, dbPath: certFile }, "bench"),
   now: () => new Date(),
   nowMs: () => performance.now(),
+  bodyTimeoutMs: connections.bodyTimeoutMs,
 });
 
-await serveTlsUntilTerm(port, certFile, keyFile, handler);
+if (mode === "--guard") {
+  // As the service wires it: Deno.serve on a loopback port, the guard on PORT in front of it.
+  const inner = await new Promise<number>((listening) => {
+    serveTlsUntilTerm("0", certFile, keyFile, handler, (addr) => listening(addr.port));
+  });
+  const guard = startGuard({
+    hostname: "127.0.0.1",
+    port: Number(port),
+    upstreamPort: () => inner,
+    maxConnections: connections.max,
+    handshakeTimeoutMs: connections.handshakeTimeoutMs,
+    requestTimeoutMs: connections.requestTimeoutMs,
+    idleTimeoutMs: connections.idleTimeoutMs,
+    writeTimeoutMs: WRITE_TIMEOUT_MS,
+  }, log);
+  Deno.addSignalListener("SIGTERM", () => {
+    guard.stopAccepting();
+    guard.closeAll();
+  });
+} else {
+  await serveTlsUntilTerm(port, certFile, keyFile, handler);
+}
