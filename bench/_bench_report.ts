@@ -54,6 +54,7 @@ export function report(
       const runs = (t: Target) => results.get(`${mode} ${connections} ${t}`) ?? [];
       const rps = (t: Target) => mid(runs(t), (r) => r.requestsPerSecond);
       for (const target of measured) {
+        if (runs(target).length === 0) continue;
         rows.push([
           mode,
           String(connections),
@@ -152,6 +153,18 @@ export function targetLines(
       : mid(durable, (r) => r.p50Ms) + goal.p50OverDurableMs,
   });
   if (parts !== null) lines.push(parts);
+  const synced = runs("synced");
+  if (connections === 1 && goal.p50OverDurableMs !== undefined && synced.length > 0) {
+    const bound = mid(durable, (r) => r.p50Ms) + goal.p50OverDurableMs;
+    const floor = mid(synced, (r) => r.p50Ms);
+    lines.push(
+      `  c=1 the handler behind the guard, writing and fdatasyncing a lone decision's WAL bytes ` +
+        `in place of the decision: p50 ${fixed(floor, 2)} ms, ${fixed(rps(synced), 0)} req/s; ` +
+        `against the p50 bound ${fixed(bound, 2)} ms: ${
+          floor <= bound ? "not ruled out" : `out of reach (${fixed(floor / bound, 2)}x)`
+        }; the service's p50 is ${fixed(mid(service, (r) => r.p50Ms) - floor, 2)} ms above it`,
+    );
+  }
   if (ceiling !== undefined) {
     lines.push(
       `  c=${connections} the decision loop alone, groups of ${connections} (no HTTP): ` +

@@ -133,3 +133,22 @@ Deno.test("without the handler measured alone, no parts are summed", () => {
   );
   assert.ok(lines.every((line) => !line.includes("the parts alone")));
 });
+
+Deno.test("at one connection the write-and-sync floor is set against the p50 bound", () => {
+  const lines = targetLines(
+    1,
+    runs({
+      service: run(1200, 0.7, 5),
+      express: run(2200, 0.4, 9),
+      durable: run(2300, 0.4, 3),
+      synced: run(1300, 0.68, 4),
+    }),
+    undefined,
+  );
+  assert.equal(
+    lines.at(-1),
+    "  c=1 the handler behind the guard, writing and fdatasyncing a lone decision's WAL bytes " +
+      "in place of the decision: p50 0.68 ms, 1300 req/s; against the p50 bound 0.60 ms: " +
+      "out of reach (1.13x); the service's p50 is 0.02 ms above it",
+  );
+});

@@ -15,8 +15,17 @@ import { freePort, shown } from "./_bench_utils.ts";
  * What the benchmark measures. `handler` is the service's handler with a store that answers at
  * once (bench/pipeline_server.ts: no database, no guard); `guarded` is the same behind the
  * service's connection guard. With the decision loop alone, they are the service's parts.
+ * `synced` is `guarded` writing and fdatasyncing one lone decision's WAL bytes in place of the
+ * decision: the floor of the service's one-connection path.
  */
-export type Target = "service" | "floor" | "durable" | "express" | "handler" | "guarded";
+export type Target =
+  | "service"
+  | "floor"
+  | "durable"
+  | "express"
+  | "handler"
+  | "guarded"
+  | "synced";
 /** Every target, in the order the report lists them. */
 export const TARGETS: readonly Target[] = [
   "service",
@@ -25,6 +34,7 @@ export const TARGETS: readonly Target[] = [
   "floor",
   "handler",
   "guarded",
+  "synced",
 ];
 
 /** A yardstick's process and where it answers. */
@@ -62,18 +72,21 @@ export async function startPeer(target: Exclude<Target, "service">, s: PeerSetti
     ];
     return spawn(target, port, "deno", args, {}, "/");
   }
-  if (target === "handler" || target === "guarded") {
+  if (target === "handler" || target === "guarded" || target === "synced") {
+    const log = join(s.dir, "synced.log");
     const args = [
       "run",
       "--v8-flags=--max-semi-space-size=2", // as the service runs
       "--allow-net=127.0.0.1",
       "--allow-read",
+      ...(target === "synced" ? [`--allow-write=${log}`] : []),
       "bench/pipeline_server.ts",
       String(port),
       s.certFile,
       s.keyFile,
       s.secret,
-      ...(target === "guarded" ? ["--guard"] : []),
+      ...(target === "handler" ? [] : ["--guard"]),
+      ...(target === "synced" ? [`--append=${log}`] : []),
     ];
     return spawn(target, port, "deno", args, {}, "/healthz");
   }

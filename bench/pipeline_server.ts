@@ -7,8 +7,14 @@
  * does; without it `Deno.serve` listens on PORT itself. What it serves is what the serving thread
  * can do with no database at all, and the two side by side give the guard's cost.
  *
+ * With `--append=FILE` each decision instead appends {@link APPEND_BYTES} to FILE and fdatasyncs
+ * it, synchronously on this thread, before it is answered: what the service writes and syncs for
+ * a request alone on its connection, without deciding anything. That is the floor of the
+ * service's one-connection path.
+ *
  * Usage: deno run --v8-flags=--max-semi-space-size=2 --allow-net=127.0.0.1 --allow-read \
- *   bench/pipeline_server.ts PORT CERT_FILE KEY_FILE SECRET [--guard] > /dev/null
+ *   [--allow-write=FILE] bench/pipeline_server.ts PORT CERT_FILE KEY_FILE SECRET [--guard]
+ *   [--append=FILE] > /dev/null
  */
 
 import { createSecretCheck } from "../lib/hook/auth.ts";
@@ -21,10 +27,19 @@ import { createHandler } from "../lib/hook/routes.ts";
 import { WRITE_TIMEOUT_MS } from "../lib/hook/service.ts";
 import { serveTlsUntilTerm } from "./_tls_server.ts";
 
-const [port, certFile, keyFile, secret, mode] = Deno.args;
+/**
+ * The WAL bytes of one decision committed on its own (`bench/commit_loop.ts --group=1
+ * --autocheckpoint=0`: 36.4 KiB; eight or nine 4 KiB pages of six B-trees and the header).
+ */
+const APPEND_BYTES = 36 * 1024;
+
+const [port, certFile, keyFile, secret, ...flags] = Deno.args;
 if (port === undefined || certFile === undefined || keyFile === undefined || !secret) {
-  throw new TypeError("Usage: pipeline_server.ts PORT CERT_FILE KEY_FILE SECRET [--guard]");
+  throw new TypeError(
+    "Usage: pipeline_server.ts PORT CERT_FILE KEY_FILE SECRET [--guard] [--append=FILE]",
+  );
 }
+const appendTo = flags.find((flag) => flag.startsWith("--append="))?.slice("--append=".length);
 
 const unchanged: Decided = {
   reply: { status: 204, body: null },
@@ -35,10 +50,11 @@ const unchanged: Decided = {
 };
 const { connections } = parseConfig({});
 const log = createLogger();
+const decide = appendTo === undefined ? () => Promise.resolve(unchanged) : appendAndSync(appendTo);
 const handler = createHandler({
   checkAuth: createSecretCheck([secret], "authorization"),
   store: {
-    decide: () => Promise.resolve(unchanged),
+    decide,
     recordRejection: () => Promise.resolve(),
     health: () => Promise.resolve({ ok: true as const }),
   },
@@ -51,7 +67,7 @@ const handler = createHandler({
   bodyTimeoutMs: connections.bodyTimeoutMs,
 });
 
-if (mode === "--guard") {
+if (flags.includes("--guard")) {
   // As the service wires it: Deno.serve on a loopback port, the guard on PORT in front of it.
   const inner = await new Promise<number>((listening) => {
     serveTlsUntilTerm("0", certFile, keyFile, handler, (addr) => listening(addr.port));
@@ -72,4 +88,23 @@ if (mode === "--guard") {
   });
 } else {
   await serveTlsUntilTerm(port, certFile, keyFile, handler);
+}
+
+/** A store that writes and syncs what a lone decision does, synchronously, then answers. */
+function appendAndSync(path: string): () => Promise<Decided> {
+  const file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  const bytes = new Uint8Array(APPEND_BYTES).fill(0x5a);
+  let written = 0;
+  return () => {
+    // Wrapped around like the WAL is restarted at a checkpoint, so the file stays small.
+    if (written > 64 * 1024 * 1024) {
+      file.truncateSync(0);
+      file.seekSync(0, Deno.SeekMode.Start);
+      written = 0;
+    }
+    for (let offset = 0; offset < bytes.length;) offset += file.writeSync(bytes.subarray(offset));
+    written += bytes.length;
+    file.syncDataSync();
+    return Promise.resolve(unchanged);
+  };
 }
