@@ -145,17 +145,18 @@ export function targetLines(
   );
   // One request at a time is bound by its latency, not by the cores.
   if (connections > 1) lines.push(cpuLine(connections, service, durable, needed, cores));
+  const p50Bound = goal.p50OverDurableMs === undefined
+    ? null
+    : mid(durable, (r) => r.p50Ms) + goal.p50OverDurableMs;
   const parts = partsLine(connections, runs, ceiling, {
     allowedUs: allowedCpu(service, needed, cores),
     neededPerSecond: needed,
-    p50BoundMs: goal.p50OverDurableMs === undefined
-      ? null
-      : mid(durable, (r) => r.p50Ms) + goal.p50OverDurableMs,
+    p50BoundMs: p50Bound,
   });
   if (parts !== null) lines.push(parts);
   const synced = runs("synced");
-  if (connections === 1 && goal.p50OverDurableMs !== undefined && synced.length > 0) {
-    const bound = mid(durable, (r) => r.p50Ms) + goal.p50OverDurableMs;
+  if (connections === 1 && p50Bound !== null && synced.length > 0) {
+    const bound = p50Bound;
     const floor = mid(synced, (r) => r.p50Ms);
     lines.push(
       `  c=1 the handler behind the guard, writing and fdatasyncing a lone decision's WAL bytes ` +
@@ -174,11 +175,10 @@ export function targetLines(
           fixed(rps(service) / ceiling.perSecond, 2)
         }x of it`,
     );
-    if (goal.p50OverDurableMs !== undefined) {
-      const bound = mid(durable, (r) => r.p50Ms) + goal.p50OverDurableMs;
+    if (p50Bound !== null) {
       lines.push(
         `  c=${connections} its group p50 ${fixed(ceiling.groupP50Ms, 2)} ms leaves ${
-          fixed(bound - ceiling.groupP50Ms, 2)
+          fixed(p50Bound - ceiling.groupP50Ms, 2)
         } ms of the p50 bound for TLS, HTTP, the guard and the handler`,
       );
     }
