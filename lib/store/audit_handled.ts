@@ -10,9 +10,14 @@ import type { Queryable } from "./queryable.ts";
 /** Okta statuses of a holder who may be the imported person returning. */
 export const INACTIVE_STATUSES = ["DEPROVISIONED", "SUSPENDED"] as const;
 
+/** SQL: the login was held by a deactivated or suspended account. */
+export const INACTIVE_HOLDER = `holder_status IN (${
+  INACTIVE_STATUSES.map((s) => `'${s}'`).join(", ")
+})`;
+
 /** SQL: the decision needs a person. */
 export const NEEDS_A_PERSON = `(outcome = 'unresolved' OR person_match IN ('same', 'different')
-  OR holder_status IN (${INACTIVE_STATUSES.map((s) => `'${s}'`).join(", ")}))`;
+  OR ${INACTIVE_HOLDER})`;
 
 /** Who marked a decision handled, when and why. */
 export interface Handling {

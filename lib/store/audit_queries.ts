@@ -6,7 +6,7 @@
 
 import type { DecisionRecord } from "../decision/records.ts";
 import { openAudit, type Queryable } from "./queryable.ts";
-import { INACTIVE_STATUSES, NEEDS_A_PERSON } from "./audit_handled.ts";
+import { INACTIVE_HOLDER, NEEDS_A_PERSON } from "./audit_handled.ts";
 
 /** The outcomes a decision can have. */
 export const OUTCOMES = ["unchanged", "resolved", "unresolved", "skipped", "linked"] as const;
@@ -97,8 +97,6 @@ export async function countOwnerFallbacks(
   }
 }
 
-export { INACTIVE_STATUSES } from "./audit_handled.ts";
-
 /** A decision whose login conflicted with a deactivated or suspended Okta account. */
 export interface InactiveHolderDecision {
   readonly received_at: string;
@@ -115,9 +113,7 @@ export async function inactiveHolders(
   limit: number,
 ): Promise<{ readonly rows: InactiveHolderDecision[]; readonly total: number }> {
   // Handled ones (`audit resolve`) no longer need a person.
-  const where = `holder_status IN (${
-    INACTIVE_STATUSES.map((s) => `'${s}'`).join(", ")
-  }) AND handled_at IS NULL`;
+  const where = `${INACTIVE_HOLDER} AND handled_at IS NULL`;
   const { total } = await db.get(
     `SELECT CAST(count(*) AS INTEGER) AS total FROM decisions WHERE ${where}`,
   ) as { total: number };

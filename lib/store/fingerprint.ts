@@ -11,11 +11,11 @@ import type { PriorDecision, StoredDecision } from "../decision/records.ts";
 export const LEGACY_FINGERPRINT = "";
 
 /** The last inputs hashed: a decision looks its inputs up, then records them. */
-let last = { inputs: "", fingerprint: "" };
+let last: { readonly inputs: string; readonly fingerprint: string } | null = null;
 
 /** SHA-256 of the inputs, 128 bits in base64url (22 characters). */
 export function fingerprintOf(inputs: string): string {
-  if (inputs !== last.inputs || last.fingerprint === "") {
+  if (last?.inputs !== inputs) {
     last = {
       inputs,
       fingerprint: createHash("sha256").update(inputs).digest("base64url").slice(0, 22),

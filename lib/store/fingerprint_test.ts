@@ -15,6 +15,8 @@ Deno.test("fingerprintOf() is 22 base64url characters, the same for the same inp
   assert.notEqual(fingerprintOf('["CREATE_USER","b@x.com"]'), a);
   // Asked again after other inputs: the same answer, not a stale one.
   assert.equal(fingerprintOf('["CREATE_USER","a@x.com"]'), a);
+  // SHA-256 of the empty text, base64url, cut to 22 characters.
+  assert.equal(fingerprintOf(""), "47DEQpj8HBSa-_TImW-5JC");
 });
 
 Deno.test("priorDecision() replays the same inputs and a decision from before fingerprints, and only those", () => {

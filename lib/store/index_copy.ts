@@ -199,7 +199,7 @@ const LOGIN_COLUMN_COUNT = LOGIN_COLUMNS.split(",").length;
 /**
  * Copies every login, in key order: read a thousand at a time as arrays (a row object and an
  * iterator step per row cost more than the copy itself), written fifty to an INSERT. For 1M
- * logins about 2.5 s against 6 s row by row (docs/performance.md).
+ * logins about 4 s against 6 s row by row (docs/performance.md).
  */
 function copyLogins(live: DatabaseSync, copy: DatabaseSync): number {
   const select = live.prepare(
