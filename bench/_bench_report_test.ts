@@ -152,3 +152,39 @@ Deno.test("at one connection the write-and-sync floor is set against the p50 bou
       "out of reach (1.13x); the service's p50 is 0.02 ms above it",
   );
 });
+
+Deno.test("the service with no-op syncs is set against the rate asked, and at c=1 against the p50 bound", () => {
+  const nosync = { ...run(4000, 3, 12), serverCpu: 1.2 }; // 300 µs a request
+  const many = targetLines(
+    16,
+    runs({
+      service: run(3500, 4, 15),
+      express: run(3000, 5, 20),
+      durable: run(12000, 1, 4),
+      nosync,
+    }),
+    undefined,
+    2,
+  );
+  // 2x Express (6,000) asks more than 0.4x the durable floor (4,800).
+  assert.equal(
+    many.at(-1),
+    "  c=16 the service with fsync and fdatasync made no-ops (eatmydata; all else the same): " +
+      "4000 req/s, 300 µs CPU a request; 0.67x the 6000 req/s asked: short of it even so",
+  );
+  const one = targetLines(
+    1,
+    runs({
+      service: run(1000, 0.8, 5),
+      express: run(2500, 0.3, 9),
+      durable: run(2400, 0.35, 3),
+      nosync: run(2000, 0.5, 3),
+    }),
+    undefined,
+  );
+  assert.equal(
+    one.at(-1),
+    "  c=1 the service with fsync and fdatasync made no-ops (eatmydata; all else the same): " +
+      "p50 0.50 ms, 2000 req/s; against the p50 bound 0.55 ms: within it",
+  );
+});

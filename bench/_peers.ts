@@ -16,10 +16,13 @@ import { freePort, shown } from "./_bench_utils.ts";
  * once (bench/pipeline_server.ts: no database, no guard); `guarded` is the same behind the
  * service's connection guard. With the decision loop alone, they are the service's parts.
  * `synced` is `guarded` writing and fdatasyncing one lone decision's WAL bytes in place of the
- * decision: the floor of the service's one-connection path.
+ * decision: the floor of the service's one-connection path. `nosync` is the service itself under
+ * eatmydata, whose preloaded library makes fsync and fdatasync return at once: all of the service
+ * but the wait for the disk.
  */
 export type Target =
   | "service"
+  | "nosync"
   | "floor"
   | "durable"
   | "express"
@@ -29,6 +32,7 @@ export type Target =
 /** Every target, in the order the report lists them. */
 export const TARGETS: readonly Target[] = [
   "service",
+  "nosync",
   "durable",
   "express",
   "floor",
@@ -57,8 +61,11 @@ export interface PeerSetting {
   readonly secret: string;
 }
 
-/** Starts `target` (not the service) on a free port. */
-export async function startPeer(target: Exclude<Target, "service">, s: PeerSetting): Promise<Peer> {
+/** Starts `target` (not the service, nor its nosync twin) on a free port. */
+export async function startPeer(
+  target: Exclude<Target, "service" | "nosync">,
+  s: PeerSetting,
+): Promise<Peer> {
   const port = freePort();
   if (target === "floor") {
     const args = [

@@ -6,18 +6,21 @@
  * several connection counts, with keep-alive and with a new TLS connection per request; the
  * targets take turns over several rounds and the medians are printed per setting, with issue
  * 24's targets met or not, and at c=16 and c=64 the service's CPU per request beside what the
- * cores leave it at the rate the targets ask. Two more targets are the service's own parts: the
- * handler with a store that answers at once (bench/pipeline_server.ts), alone and behind the
- * guard; with the decision loop alone they are summed against each target's bound.
+ * cores leave it at the rate the targets ask. Three more targets are the service's own parts: the
+ * handler with a store that answers at once (bench/pipeline_server.ts), alone, behind the guard,
+ * and writing a lone decision's bytes; with the decision loop alone they are summed against each
+ * target's bound. The last, `nosync`, is the service itself under eatmydata (Debian's
+ * `eatmydata`: fsync and fdatasync return at once): all of it but the wait for the disk.
  *
  * Options: --duration=SECONDS per run (5), --rounds=N (3), --connections=1,16,64,
- * --modes=keep-alive,close, --targets=service,durable,express,floor,handler,guarded, --peers=DIR
- * (../shared/peers), --engine=sqlite|postgres (the service's store; postgres starts a throw-away
- * cluster with tests/pg_cluster.sh), --logins=N (seed the index with N made-up logins first, as
- * `deno task seed` does: the service's cost at scale), --keep (keep the database and certificate
- * under data/bench-tmp/), --no-loop (skip the decision loop alone, bench/_loop_ceiling.ts, run
- * after the load at each connection count on SQLite). Needs wrk on PATH (Debian: `wrk`), and node and npm for the Express
- * peer (its first run installs its packages into data/bench-peers/, about 1.5 minutes).
+ * --modes=keep-alive,close, --targets=service,nosync,durable,express,floor,handler,guarded,synced,
+ * --peers=DIR (../shared/peers), --engine=sqlite|postgres (the service's store; postgres starts a
+ * throw-away cluster with tests/pg_cluster.sh), --logins=N (seed the index with N made-up logins
+ * first, as `deno task seed` does: the service's cost at scale), --keep (keep the database and
+ * certificate under data/bench-tmp/), --no-loop (skip the decision loop alone,
+ * bench/_loop_ceiling.ts, run after the load at each connection count on SQLite). Needs wrk on
+ * PATH (Debian: `wrk`), eatmydata for `nosync` (left out without it), and node and npm for the Express peer (its first run installs its
+ * packages into data/bench-peers/, about 1.5 minutes).
  */
 
 import { join, resolve } from "node:path";
@@ -86,7 +89,7 @@ const MODES = options.modes.split(",").map((mode): Mode => {
   Deno.exit(2);
 });
 
-if (!await hasWrk()) {
+if (!await hasProgram("wrk")) {
   console.error(
     "wrk is not installed: the load generator of this benchmark. On Debian or Ubuntu run\n" +
       "  sudo apt-get install -y wrk\nthen run `deno task bench` again.",
@@ -96,7 +99,6 @@ if (!await hasWrk()) {
 
 const dir = await makeBenchDir("bench-");
 const tls = await writeCertificate(dir);
-const servicePort = freePort();
 const peersDir = resolve(options.peers);
 const targets = options.targets.split(",").map((name): Target => {
   if ((TARGETS as readonly string[]).includes(name)) return name as Target;
@@ -120,43 +122,36 @@ if (!Number.isSafeInteger(logins) || logins < 0) {
   console.error(`--logins takes a count of logins to seed, not "${options.logins}"`);
   Deno.exit(2);
 }
+// The service's twin that never waits for the disk: SQLite only (PostgreSQL syncs in its server).
+if (targets.includes("nosync") && (cluster !== null || !await hasProgram("eatmydata"))) {
+  console.error(
+    cluster !== null
+      ? "--engine=postgres: the nosync target is SQLite's; it is left out"
+      : "eatmydata is not installed (Debian: apt-get install -y eatmydata): the nosync target is left out",
+  );
+  targets.splice(targets.indexOf("nosync"), 1);
+}
+const stores: [Target, Record<string, string>][] = [["service", store]];
+if (targets.includes("nosync")) stores.push(["nosync", { DB_PATH: `${dir}/nosync.db` }]);
 let seeded = "none";
 if (logins > 0) {
   const file = join(dir, "logins.csv");
   await writeCsv(file, makeLogins(logins), "login");
-  const run = await runTask("seed", [file], store).catch(async (error) => {
-    await cluster?.stop();
-    throw error;
-  });
-  seeded = `${logins} logins, seeded by \`deno task seed\` in ${fixed(run.seconds, 1)} s`;
+  for (const [, each] of stores) {
+    const run = await runTask("seed", [file], each).catch(async (error) => {
+      await cluster?.stop();
+      throw error;
+    });
+    seeded = `${logins} logins, seeded by \`deno task seed\` in ${fixed(run.seconds, 1)} s`;
+  }
 }
-const serviceArgs = [...await taskArgs("start", [], store)];
-const service = new Deno.Command(DENO, {
-  args: serviceArgs,
-  env: {
-    PORT: String(servicePort),
-    BIND_ADDRESS: "127.0.0.1",
-    HOOK_AUTH_SECRET: SECRET,
-    ...store,
-    TLS_CERT_FILE: tls.certFile,
-    TLS_KEY_FILE: tls.keyFile,
-  },
-  stdin: "null",
-  stdout: "null", // one JSON log line per request, as in production, but not kept
-  stderr: "inherit",
-}).spawn();
-const running: Peer[] = [{
-  target: "service",
-  child: service,
-  port: servicePort,
-  shown: `PORT=${servicePort} ... ${shown(DENO, serviceArgs)}`,
-  upUrl: `https://127.0.0.1:${servicePort}/healthz`,
-}];
+const running: Peer[] = [];
+for (const [target, each] of stores) running.push(await startService(target, each));
 
 try {
   const setting = { dir, peers: peersDir, ...tls, secret: SECRET };
   for (const target of targets) {
-    if (target !== "service") running.push(await startPeer(target, setting));
+    if (target !== "service" && target !== "nosync") running.push(await startPeer(target, setting));
   }
   for (const peer of running) await waitUntilUp(peer.upUrl, tls.cert);
   const byTarget = new Map(running.map((peer) => [peer.target, peer]));
@@ -221,6 +216,40 @@ try {
   }
   if (cluster !== null) await cluster.stop();
   if (!options.keep) await Deno.remove(dir, { recursive: true });
+}
+
+/**
+ * Starts the service (the `start` task's own command line) on a free port, on `store`; the
+ * nosync target under eatmydata, whose preloaded library makes every fsync and fdatasync return
+ * at once.
+ */
+async function startService(target: Target, store: Record<string, string>): Promise<Peer> {
+  const port = freePort();
+  const args = [...await taskArgs("start", [], store)];
+  const [program, programArgs] = target === "nosync"
+    ? ["eatmydata", [DENO, ...args]]
+    : [DENO, args];
+  const child = new Deno.Command(program, {
+    args: programArgs,
+    env: {
+      PORT: String(port),
+      BIND_ADDRESS: "127.0.0.1",
+      HOOK_AUTH_SECRET: SECRET,
+      ...store,
+      TLS_CERT_FILE: tls.certFile,
+      TLS_KEY_FILE: tls.keyFile,
+    },
+    stdin: "null",
+    stdout: "null", // one JSON log line per request, as in production, but not kept
+    stderr: "inherit",
+  }).spawn();
+  return {
+    target,
+    child,
+    port,
+    shown: `PORT=${port} ... ${shown(program, programArgs)}`,
+    upUrl: `https://127.0.0.1:${port}/healthz`,
+  };
 }
 
 /** A throw-away PostgreSQL cluster (tests/pg_cluster.sh). */
@@ -289,9 +318,10 @@ async function runWrk(
   };
 }
 
-async function hasWrk(): Promise<boolean> {
+/** Whether `program` can be run (it is on PATH). */
+async function hasProgram(program: string): Promise<boolean> {
   try {
-    await new Deno.Command("wrk", { args: ["--version"], stdout: "null", stderr: "null" })
+    await new Deno.Command(program, { args: ["--version"], stdout: "null", stderr: "null" })
       .output();
     return true;
   } catch (error) {
