@@ -126,7 +126,8 @@ export async function startPeer(
   );
 }
 
-function spawn(
+/** Spawns `program` as `target`'s process, its output dropped, answering at `upPath` once up. */
+export function spawn(
   target: Target,
   port: number,
   program: string,

@@ -24,7 +24,7 @@
  */
 
 import { join, resolve } from "node:path";
-import { type Peer, startPeer, type Target, TARGETS } from "./_peers.ts";
+import { type Peer, spawn, startPeer, type Target, TARGETS } from "./_peers.ts";
 import { type LoopCeiling, loopCeiling } from "./_loop_ceiling.ts";
 import { type Mode, report, type RunResult } from "./_bench_report.ts";
 import { parseArgs } from "node:util";
@@ -229,27 +229,17 @@ async function startService(target: Target, store: Record<string, string>): Prom
   const [program, programArgs] = target === "nosync"
     ? ["eatmydata", [DENO, ...args]]
     : [DENO, args];
-  const child = new Deno.Command(program, {
-    args: programArgs,
-    env: {
-      PORT: String(port),
-      BIND_ADDRESS: "127.0.0.1",
-      HOOK_AUTH_SECRET: SECRET,
-      ...store,
-      TLS_CERT_FILE: tls.certFile,
-      TLS_KEY_FILE: tls.keyFile,
-    },
-    stdin: "null",
-    stdout: "null", // one JSON log line per request, as in production, but not kept
-    stderr: "inherit",
-  }).spawn();
-  return {
-    target,
-    child,
-    port,
-    shown: `PORT=${port} ... ${shown(program, programArgs)}`,
-    upUrl: `https://127.0.0.1:${port}/healthz`,
+  const env = {
+    PORT: String(port),
+    BIND_ADDRESS: "127.0.0.1",
+    HOOK_AUTH_SECRET: SECRET,
+    ...store,
+    TLS_CERT_FILE: tls.certFile,
+    TLS_KEY_FILE: tls.keyFile,
   };
+  // Its log (one JSON line per request, as in production) is dropped with the rest of stdout.
+  const peer = spawn(target, port, program, programArgs, env, "/healthz");
+  return { ...peer, shown: `PORT=${port} ... ${peer.shown}` };
 }
 
 /** A throw-away PostgreSQL cluster (tests/pg_cluster.sh). */
