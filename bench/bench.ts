@@ -36,7 +36,6 @@ import {
   makeBenchDir,
   processCpuSeconds,
   SECRET,
-  shown,
   taskArgs,
   tcpActiveOpens,
   waitUntilUp,
