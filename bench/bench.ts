@@ -19,8 +19,8 @@
  * first, as `deno task seed` does: the service's cost at scale), --keep (keep the database and
  * certificate under data/bench-tmp/), --no-loop (skip the decision loop alone,
  * bench/_loop_ceiling.ts, run after the load at each connection count on SQLite). Needs wrk on
- * PATH (Debian: `wrk`), eatmydata for `nosync` (left out without it), and node and npm for the Express peer (its first run installs its
- * packages into data/bench-peers/, about 1.5 minutes).
+ * PATH (Debian: `wrk`), eatmydata for `nosync` (left out without it), and node and npm for the
+ * Express peer (its first run installs its packages into data/bench-peers/, about 1.5 minutes).
  */
 
 import { join, resolve } from "node:path";
@@ -136,12 +136,14 @@ let seeded = "none";
 if (logins > 0) {
   const file = join(dir, "logins.csv");
   await writeCsv(file, makeLogins(logins), "login");
-  for (const [, each] of stores) {
+  for (const [target, each] of stores) {
     const run = await runTask("seed", [file], each).catch(async (error) => {
       await cluster?.stop();
       throw error;
     });
-    seeded = `${logins} logins, seeded by \`deno task seed\` in ${fixed(run.seconds, 1)} s`;
+    if (target === "service") {
+      seeded = `${logins} logins, seeded by \`deno task seed\` in ${fixed(run.seconds, 1)} s`;
+    }
   }
 }
 const running: Peer[] = [];
